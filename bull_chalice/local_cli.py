@@ -1,0 +1,3 @@
+"""Commands for the local stack (filled in by the local-stack work)."""
+
+COMMANDS: list = []

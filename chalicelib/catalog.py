@@ -1,0 +1,236 @@
+"""The products a store sells: listing, lookup, and the seller's changes."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, PynamoDBException
+
+from chalicelib.errors import BadRequest, NotFound, Unavailable
+from chalicelib.models import Product
+
+PRODUCT_ID = re.compile(r"^prod_[A-Za-z0-9]{6,40}$")
+SAFE_FILENAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ ()-]{0,199}$")
+CACHE_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class ProductView:
+    """A product as callers see it (no internal keys)."""
+
+    id: str
+    name: str
+    description: str
+    price_cents: int
+    currency: str
+    filename: str
+    file_key: str
+    file_version: int
+    active: bool
+
+    @classmethod
+    def of(cls, item: Product) -> ProductView:
+        return cls(
+            id=item.product_id,
+            name=item.name,
+            description=item.description or "",
+            price_cents=int(item.price_cents),
+            currency=item.currency,
+            filename=item.filename,
+            file_key=item.file_key,
+            file_version=int(item.file_version or 1),
+            active=bool(item.active),
+        )
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "description": self.description,
+            "price_cents": self.price_cents,
+            "currency": self.currency,
+        }
+
+    def admin(self) -> dict[str, Any]:
+        return {
+            **self.public(),
+            "filename": self.filename,
+            "file_version": self.file_version,
+            "active": self.active,
+        }
+
+
+def file_key_for(product_id: str, version: int, filename: str) -> str:
+    return f"products/{product_id}/v{version}/{filename}"
+
+
+def validate_filename(filename: str) -> str:
+    name = (filename or "").strip()
+    if not SAFE_FILENAME.match(name) or ".." in name:
+        raise BadRequest("filename must be a plain file name such as 'guide.pdf'")
+    return name
+
+
+class Catalog:
+    """Reads and changes products. Lookups are cached briefly per container, because the
+    checkout and the webhook both need the product and it changes rarely."""
+
+    def __init__(self, model: type[Product] = Product, clock=time.monotonic) -> None:
+        self._model = model
+        self._clock = clock
+        self._cache: dict[str, tuple[float, ProductView | None]] = {}
+
+    def get(self, product_id: str, *, fresh: bool = False) -> ProductView:
+        """Return the product.
+
+        Raises:
+            NotFound: no such product (or the id is malformed).
+            Unavailable: DynamoDB failed.
+        """
+        if not PRODUCT_ID.match(product_id or ""):
+            raise NotFound("No such product.")
+        cached = self._cache.get(product_id)
+        if cached and not fresh and self._clock() - cached[0] < CACHE_SECONDS and cached[1]:
+            return cached[1]
+        try:
+            view = ProductView.of(self._model.get(product_id))
+        except DoesNotExist:
+            raise NotFound("No such product.") from None
+        except PynamoDBException as exc:
+            raise Unavailable("The store could not read its products. Try again.") from exc
+        self._cache[product_id] = (self._clock(), view)
+        return view
+
+    def get_active(self, product_id: str) -> ProductView:
+        """Return the product if it is on sale. Raises NotFound otherwise."""
+        product = self.get(product_id)
+        if not product.active:
+            raise NotFound("This product is not on sale.")
+        return product
+
+    def list_active(self) -> list[ProductView]:
+        """Every product on sale, oldest first (a query of the sparse `listed` index)."""
+        try:
+            items = self._model.listed_index.query("1")
+            return [ProductView.of(item) for item in items]
+        except PynamoDBException as exc:
+            raise Unavailable("The store could not read its products. Try again.") from exc
+
+    def list_all(self) -> list[ProductView]:
+        """Every product, active or not, for the seller (a catalogue is small)."""
+        try:
+            return sorted(
+                (ProductView.of(item) for item in self._model.scan()), key=lambda p: p.name
+            )
+        except PynamoDBException as exc:
+            raise Unavailable("The store could not read its products. Try again.") from exc
+
+    def create(
+        self,
+        *,
+        name: str,
+        description: str,
+        price_cents: int,
+        currency: str,
+        filename: str,
+        product_id: str | None = None,
+    ) -> ProductView:
+        """Create a product; its file is expected at `file_key` (uploaded separately)."""
+        name = (name or "").strip()
+        if not 1 <= len(name) <= 200:
+            raise BadRequest("name must be 1 to 200 characters")
+        if len(description or "") > 2000:
+            raise BadRequest("description must be at most 2000 characters")
+        if not isinstance(price_cents, int) or isinstance(price_cents, bool):
+            raise BadRequest("price_cents must be a whole number of cents")
+        if not 50 <= price_cents <= 100_000_000:
+            raise BadRequest("price_cents must be between 50 and 100000000")
+        if not re.fullmatch(r"[a-z]{3}", (currency or "").lower()):
+            raise BadRequest("currency must be a three-letter ISO code such as 'usd'")
+        filename = validate_filename(filename)
+        product_id = product_id or f"prod_{secrets.token_hex(8)}"
+        if not PRODUCT_ID.match(product_id):
+            raise BadRequest("product id must look like prod_ followed by letters and digits")
+        now = datetime.now(UTC)
+        item = self._model(
+            product_id,
+            name=name,
+            description=description or "",
+            price_cents=price_cents,
+            currency=currency.lower(),
+            filename=filename,
+            file_key=file_key_for(product_id, 1, filename),
+            file_version=1,
+            active=True,
+            listed="1",
+            created_at=now,
+            updated_at=now,
+        )
+        try:
+            item.save(condition=self._model.product_id.does_not_exist())
+        except PynamoDBException as exc:
+            if _conditional_failed(exc):
+                raise BadRequest("a product with this id exists already") from None
+            raise Unavailable("The product could not be saved. Try again.") from exc
+        view = ProductView.of(item)
+        self._cache[product_id] = (self._clock(), view)
+        return view
+
+    def update(
+        self,
+        product_id: str,
+        *,
+        price_cents: int | None = None,
+        active: bool | None = None,
+        filename: str | None = None,
+        name: str | None = None,
+        description: str | None = None,
+    ) -> ProductView:
+        """Change price, availability, text, or start a new file version (`filename`)."""
+        current = self.get(product_id, fresh=True)
+        item = self._model.get(product_id)
+        actions = [self._model.updated_at.set(datetime.now(UTC))]
+        if price_cents is not None:
+            if isinstance(price_cents, bool) or not isinstance(price_cents, int):
+                raise BadRequest("price_cents must be a whole number of cents")
+            if not 50 <= price_cents <= 100_000_000:
+                raise BadRequest("price_cents must be between 50 and 100000000")
+            actions.append(self._model.price_cents.set(price_cents))
+        if active is not None:
+            if not isinstance(active, bool):
+                raise BadRequest("active must be true or false")
+            actions.append(self._model.active.set(active))
+            actions.append(self._model.listed.set("1") if active else self._model.listed.remove())
+        if name is not None:
+            if not 1 <= len(name.strip()) <= 200:
+                raise BadRequest("name must be 1 to 200 characters")
+            actions.append(self._model.name.set(name.strip()))
+        if description is not None:
+            if len(description) > 2000:
+                raise BadRequest("description must be at most 2000 characters")
+            actions.append(self._model.description.set(description))
+        if filename is not None:
+            filename = validate_filename(filename)
+            version = current.file_version + 1
+            actions += [
+                self._model.filename.set(filename),
+                self._model.file_version.set(version),
+                self._model.file_key.set(file_key_for(product_id, version, filename)),
+            ]
+        try:
+            item.update(actions=actions)
+        except PynamoDBException as exc:
+            raise Unavailable("The product could not be saved. Try again.") from exc
+        view = ProductView.of(item)
+        self._cache[product_id] = (self._clock(), view)
+        return view
+
+
+def _conditional_failed(exc: Exception) -> bool:
+    cause = getattr(exc, "cause_response_code", None)
+    return cause == "ConditionalCheckFailedException"

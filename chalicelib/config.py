@@ -1,0 +1,131 @@
+"""Settings of one deployed stage, read from its environment in one place.
+
+Nothing here runs at import time: `get_settings()` reads the environment on first use and
+caches the result, so tests can set variables and call `reset()`. Secrets (the Stripe keys, the
+link-signing key) are given either directly (local stack, tests) or as the *name* of an SSM
+SecureString parameter (deployed stages); `secret()` resolves them once per container.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+
+
+class ConfigError(RuntimeError):
+    """A required setting is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    region: str
+    products_table: str
+    purchases_table: str
+    links_table: str
+    sales_table: str
+    bucket: str
+    sender_email: str
+    site_url: str
+    site_name: str
+    support_email: str
+    currency: str
+    download_limit: int
+    download_ttl_days: int
+    presign_seconds: int
+    report_timezone: str
+    user_pool_id: str
+    user_pool_client_id: str
+    stripe_api_base: str | None
+    aws_endpoint_url: str | None
+
+    @property
+    def cognito_issuer(self) -> str:
+        return f"https://cognito-idp.{self.region}.amazonaws.com/{self.user_pool_id}"
+
+    @property
+    def cognito_jwks_url(self) -> str:
+        # moto serves the pool's JWKS under its own endpoint; AWS under the issuer.
+        base = self.aws_endpoint_url.rstrip("/") if self.aws_endpoint_url else self.cognito_issuer
+        if self.aws_endpoint_url:
+            return f"{base}/{self.user_pool_id}/.well-known/jwks.json"
+        return f"{base}/.well-known/jwks.json"
+
+
+def _int(name: str, default: int, low: int, high: int) -> int:
+    raw = os.environ.get(name, "")
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _env(name: str, default: str = "") -> str:
+    return os.environ.get(name, default).strip()
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """Return the stage's settings, read from the environment on first call."""
+    stage = _env("BULL_STAGE", "dev")
+    prefix = f"bull-{stage}"
+    site_url = _env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+    return Settings(
+        region=_env("AWS_REGION") or _env("AWS_DEFAULT_REGION", "us-east-1"),
+        products_table=_env("PRODUCTS_TABLE", f"{prefix}-products"),
+        purchases_table=_env("PURCHASES_TABLE", f"{prefix}-purchases"),
+        links_table=_env("LINKS_TABLE", f"{prefix}-links"),
+        sales_table=_env("SALES_TABLE", f"{prefix}-sales"),
+        bucket=_env("PRODUCTS_BUCKET", f"{prefix}-products"),
+        sender_email=_env("SENDER_EMAIL", "store@example.com"),
+        site_url=site_url,
+        site_name=_env("SITE_NAME", "Bull Store"),
+        support_email=_env("SUPPORT_EMAIL") or _env("SENDER_EMAIL", "store@example.com"),
+        currency=_env("STORE_CURRENCY", "usd").lower(),
+        download_limit=_int("DOWNLOAD_LIMIT", 5, 1, 1000),
+        download_ttl_days=_int("DOWNLOAD_TTL_DAYS", 30, 1, 3650),
+        presign_seconds=_int("PRESIGN_SECONDS", 120, 10, 300),
+        report_timezone=_env("REPORT_TIMEZONE", "UTC"),
+        user_pool_id=_env("USER_POOL_ID"),
+        user_pool_client_id=_env("USER_POOL_CLIENT_ID"),
+        stripe_api_base=_env("STRIPE_API_BASE") or None,
+        aws_endpoint_url=_env("AWS_ENDPOINT_URL") or None,
+    )
+
+
+# Secrets: NAME directly from the environment, or NAME_PARAM naming an SSM SecureString.
+SECRET_NAMES = ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "LINK_SIGNING_KEY")
+
+
+@functools.cache
+def secret(name: str) -> str:
+    """Return the secret `name`, from the environment or from SSM (once per container).
+
+    Raises:
+        ConfigError: neither `name` nor `name_PARAM` is set, or the parameter is empty.
+    """
+    if name not in SECRET_NAMES:
+        raise ConfigError(f"unknown secret {name}")
+    direct = os.environ.get(name, "")
+    if direct:
+        return direct
+    param = os.environ.get(f"{name}_PARAM", "")
+    if not param:
+        raise ConfigError(f"set {name} or {name}_PARAM")
+    from chalicelib.aws import ssm_client
+
+    value = ssm_client().get_parameter(Name=param, WithDecryption=True)["Parameter"]["Value"]
+    if not value:
+        raise ConfigError(f"SSM parameter {param} is empty")
+    return value
+
+
+def reset() -> None:
+    """Forget cached settings and secrets (tests and the local stack call this)."""
+    get_settings.cache_clear()
+    secret.cache_clear()

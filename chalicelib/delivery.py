@@ -1,0 +1,195 @@
+"""Private download links: tokens, the landing page's facts, and taking one download.
+
+A token is HMAC-SHA256(link key, "session_id:version"), base64url: 256 bits the buyer holds and
+we can recompute (so `/thanks` shows the same link as the email). Only its SHA-256 is stored.
+A resend bumps the version, which gives a new token and kills the old link.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import hmac
+import re
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, PynamoDBException, UpdateError
+
+from chalicelib.errors import LinkGone, NotFound, Unavailable
+from chalicelib.models import DownloadEntry, DownloadLink
+
+TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{43}$")
+MAX_USER_AGENT = 300
+
+GONE_MESSAGES = {
+    "used_up": "This link has given all of its downloads.",
+    "expired": "This link has expired.",
+    "refunded": "This purchase was refunded, so its link no longer works.",
+    "revoked": "The seller has turned this link off.",
+    "on_hold": "This purchase is under review, so downloads are paused.",
+    "replaced": "A newer link was sent for this purchase; use the one in the latest email.",
+}
+
+
+def make_token(key: str, session_id: str, version: int) -> str:
+    mac = hmac.new(key.encode(), f"{session_id}:{version}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def link_url(site_url: str, token: str) -> str:
+    return f"{site_url}/download/{token}"
+
+
+@dataclass(frozen=True)
+class LinkView:
+    """What the landing page shows."""
+
+    product_name: str
+    downloads_left: int
+    expires_at: datetime
+    state: str
+    filename: str
+
+    def gone_reason(self, now: float) -> str | None:
+        if self.state != "active":
+            return self.state
+        if self.expires_at.timestamp() <= now:
+            return "expired"
+        if self.downloads_left <= 0:
+            return "used_up"
+        return None
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One download taken: where to send the buyer."""
+
+    url: str
+    downloads_left: int
+
+
+def _view(link: DownloadLink) -> LinkView:
+    return LinkView(
+        product_name=link.product_name,
+        downloads_left=int(link.downloads_left),
+        expires_at=datetime.fromtimestamp(int(link.expires_at), UTC),
+        state=link.state,
+        filename=link.filename,
+    )
+
+
+def _gone(reason: str) -> LinkGone:
+    return LinkGone(reason, GONE_MESSAGES.get(reason, "This link no longer works."))
+
+
+class Downloads:
+    """Looks up links and hands out downloads, one conditional update each."""
+
+    def __init__(
+        self,
+        s3: Any,
+        bucket: str,
+        presign_seconds: int,
+        model: type[DownloadLink] = DownloadLink,
+        clock=time.time,
+    ) -> None:
+        self._s3 = s3
+        self._bucket = bucket
+        self._presign_seconds = presign_seconds
+        self._model = model
+        self._clock = clock
+
+    def _find(self, token: str) -> DownloadLink:
+        if not TOKEN_PATTERN.match(token or ""):
+            raise NotFound("No such download link.")
+        try:
+            return self._model.get(hash_token(token))
+        except DoesNotExist:
+            raise NotFound("No such download link.") from None
+        except PynamoDBException as exc:
+            raise Unavailable("The store could not read this link. Try again.") from exc
+
+    def landing(self, token: str) -> LinkView:
+        """The facts the landing page shows; takes nothing.
+
+        Raises:
+            NotFound: unknown or malformed token.
+            LinkGone: the link exists but gives no more downloads.
+        """
+        view = _view(self._find(token))
+        reason = view.gone_reason(self._clock())
+        if reason:
+            raise _gone(reason)
+        return view
+
+    def take(self, token: str, ip: str = "", user_agent: str = "") -> Grant:
+        """Take one download and return a short-lived presigned URL for the file.
+
+        Raises:
+            NotFound: unknown or malformed token.
+            LinkGone: no downloads left, expired, refunded, revoked or on hold (nothing taken).
+            Unavailable: DynamoDB or S3 failed (nothing taken).
+        """
+        if not TOKEN_PATTERN.match(token or ""):
+            raise NotFound("No such download link.")
+        now = self._clock()
+        model = self._model
+        entry = DownloadEntry(
+            at=datetime.fromtimestamp(now, UTC),
+            ip_hash=hashlib.sha256(ip.encode()).hexdigest()[:16] if ip else "",
+            user_agent=(user_agent or "")[:MAX_USER_AGENT],
+        )
+        link = model(hash_token(token))
+        try:
+            link.update(
+                actions=[model.downloads_left.add(-1), model.log.set(model.log.append([entry]))],
+                condition=(
+                    model.token_hash.exists()
+                    & (model.state == "active")
+                    & (model.downloads_left > 0)
+                    & (model.expires_at > int(now))
+                ),
+            )
+        except UpdateError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                raise self._explain(token) from None
+            raise Unavailable("The store could not hand out the download. Try again.") from exc
+        except PynamoDBException as exc:
+            raise Unavailable("The store could not hand out the download. Try again.") from exc
+        try:
+            url = self.presign(link.file_key, link.filename)
+        except Exception as exc:
+            self._give_back(link)
+            raise Unavailable("The file could not be prepared. Try again in a minute.") from exc
+        return Grant(url=url, downloads_left=int(link.downloads_left))
+
+    def presign(self, key: str, filename: str) -> str:
+        safe_name = filename.replace('"', "")
+        return self._s3.generate_presigned_url(
+            "get_object",
+            Params={
+                "Bucket": self._bucket,
+                "Key": key,
+                "ResponseContentDisposition": f'attachment; filename="{safe_name}"',
+            },
+            ExpiresIn=self._presign_seconds,
+        )
+
+    def _explain(self, token: str) -> Exception:
+        """Why a conditional take failed: the link is gone, or it never existed."""
+        link = self._find(token)
+        reason = _view(link).gone_reason(self._clock()) or "used_up"
+        return _gone(reason)
+
+    def _give_back(self, link: DownloadLink) -> None:
+        # If this fails too, the buyer loses one download; the seller can reset the link.
+        with contextlib.suppress(PynamoDBException):
+            link.update(actions=[self._model.downloads_left.add(1)])

@@ -1,0 +1,66 @@
+"""Domain errors. Each carries the HTTP status and a code that `app.py` turns into a response.
+
+Messages are written for the person who sees them: never a stack trace, never AWS or Stripe
+internals.
+"""
+
+from __future__ import annotations
+
+
+class StoreError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+
+
+class BadRequest(StoreError):
+    status = 400
+    code = "bad_request"
+
+
+class NotFound(StoreError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(StoreError):
+    status = 409
+    code = "conflict"
+
+
+class Unauthorized(StoreError):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(StoreError):
+    status = 403
+    code = "forbidden"
+
+
+class LinkGone(StoreError):
+    """The download link exists but gives no more downloads; `reason` says why."""
+
+    status = 410
+    code = "gone"
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message, code=reason)
+        self.reason = reason
+
+
+class Unavailable(StoreError):
+    """The store itself failed (DynamoDB, S3, SES or Stripe): the caller may retry."""
+
+    status = 503
+    code = "unavailable"
+
+
+class PaymentProviderError(Unavailable):
+    status = 502
+    code = "payment_provider_error"

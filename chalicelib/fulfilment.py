@@ -1,0 +1,303 @@
+"""Exactly-once fulfilment of a paid Checkout Session.
+
+The mechanism, in two steps:
+
+1. One DynamoDB transaction writes the purchase, its download link and the day's sales rollup.
+   The purchase is written on condition that it does not exist yet (or is still `pending`), so
+   among any number of duplicate or concurrent deliveries exactly one transaction commits.
+   The winner's purchase is written already holding the *receipt claim*.
+2. Whoever holds the claim sends the receipt, then records `receipt_sent_at`. If SES fails,
+   the claim is released and the caller answers 5xx; Stripe's retry finds the purchase paid,
+   no receipt sent and no live claim, takes the claim and sends. A claim left by a crashed
+   container expires after `CLAIM_LEASE`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from pynamodb.exceptions import (
+    DoesNotExist,
+    PynamoDBException,
+    TransactWriteError,
+    UpdateError,
+)
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.catalog import Catalog, ProductView
+from chalicelib.delivery import hash_token, link_url, make_token
+from chalicelib.errors import NotFound, Unavailable
+from chalicelib.mail import Mailer, Receipt
+from chalicelib.models import DailySales, DownloadLink, Purchase
+from chalicelib.payments import CheckoutFacts
+
+logger = logging.getLogger(__name__)
+
+CLAIM_LEASE = timedelta(minutes=2)
+PAID_STATUSES = ("paid", "no_payment_required")
+TRANSACTION_ATTEMPTS = 4
+
+
+@dataclass(frozen=True)
+class LinkPolicy:
+    """How links are made: the signing key, the site, and the defaults for a new link."""
+
+    key: str
+    site_url: str
+    download_limit: int
+    ttl_days: int
+
+    def token(self, session_id: str, version: int) -> str:
+        return make_token(self.key, session_id, version)
+
+    def url(self, session_id: str, version: int) -> str:
+        return link_url(self.site_url, self.token(session_id, version))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a delivery did: `fulfilled`, `duplicate`, `pending`, `failed` or `ignored`."""
+
+    result: str
+    session_id: str = ""
+    detail: str = ""
+
+
+def sale_day(when: datetime, timezone: str) -> str:
+    """The store-timezone calendar day of a UTC instant, as YYYY-MM-DD."""
+    return when.astimezone(ZoneInfo(timezone)).date().isoformat()
+
+
+def rollup_key(day: str, product_id: str) -> tuple[str, str]:
+    return day[:7], f"{day}#{product_id}"
+
+
+class Fulfilment:
+    """Records purchases and sends receipts, each exactly once per Checkout Session."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        mailer: Mailer,
+        links: LinkPolicy,
+        timezone: str,
+        connection_factory,
+        clock=lambda: datetime.now(UTC),
+    ) -> None:
+        self._catalog = catalog
+        self._mailer = mailer
+        self._links = links
+        self._timezone = timezone
+        self._connection = connection_factory
+        self._clock = clock
+
+    # -- events -------------------------------------------------------------------------
+
+    def checkout_completed(self, facts: CheckoutFacts) -> Outcome:
+        """`checkout.session.completed`: fulfil if paid, else record a pending purchase."""
+        if facts.payment_status in PAID_STATUSES:
+            return self.fulfil(facts)
+        return self.record_pending(facts)
+
+    def record_pending(self, facts: CheckoutFacts) -> Outcome:
+        """Remember an unpaid session (an async payment is on its way); send nothing."""
+        product = self._product(facts)
+        if product is None:
+            return Outcome("ignored", facts.session_id, "unknown product")
+        purchase = self._purchase(facts, product, status="pending")
+        try:
+            purchase.save(condition=Purchase.session_id.does_not_exist())
+        except PynamoDBException as exc:
+            if _condition_failed(exc):
+                return Outcome("duplicate", facts.session_id)
+            raise Unavailable("The store could not record the purchase.") from exc
+        return Outcome("pending", facts.session_id)
+
+    def record_failed(self, facts: CheckoutFacts) -> Outcome:
+        """`checkout.session.async_payment_failed`: mark a pending purchase failed."""
+        product = self._product(facts)
+        if product is None:
+            return Outcome("ignored", facts.session_id, "unknown product")
+        purchase = self._purchase(facts, product, status="failed")
+        try:
+            purchase.save(
+                condition=Purchase.session_id.does_not_exist() | (Purchase.status == "pending")
+            )
+        except PynamoDBException as exc:
+            if _condition_failed(exc):
+                return Outcome("duplicate", facts.session_id)
+            raise Unavailable("The store could not record the purchase.") from exc
+        return Outcome("failed", facts.session_id)
+
+    def fulfil(self, facts: CheckoutFacts) -> Outcome:
+        """Record the paid purchase, its link and the rollup together, then send the receipt.
+
+        Safe to call any number of times, concurrently, for the same session.
+
+        Raises:
+            Unavailable: DynamoDB or SES failed; nothing is half-written and a retry finishes.
+        """
+        product = self._product(facts)
+        if product is None:
+            return Outcome("ignored", facts.session_id, "unknown product")
+        for attempt in range(TRANSACTION_ATTEMPTS):
+            try:
+                purchase = self._commit(facts, product)
+            except TransactWriteError as exc:
+                codes = [r.code if r else None for r in exc.cancellation_reasons]
+                if codes and codes[0] == "ConditionalCheckFailed":
+                    return self.ensure_receipt(facts.session_id)
+                if "TransactionConflict" in codes and attempt + 1 < TRANSACTION_ATTEMPTS:
+                    time.sleep(0.05 * (attempt + 1))
+                    continue
+                raise Unavailable("The store could not record the purchase.") from exc
+            except PynamoDBException as exc:
+                raise Unavailable("The store could not record the purchase.") from exc
+            self._send_claimed(purchase)
+            return Outcome("fulfilled", facts.session_id)
+        raise Unavailable("The store could not record the purchase.")
+
+    def ensure_receipt(self, session_id: str) -> Outcome:
+        """For a purchase already recorded: send its receipt unless sent or being sent."""
+        purchase = self.purchase(session_id)
+        if purchase.status != "paid" or purchase.receipt_sent_at or not purchase.email:
+            return Outcome("duplicate", session_id)
+        now = self._clock()
+        try:
+            purchase.update(
+                actions=[Purchase.receipt_claimed_at.set(now)],
+                condition=(
+                    Purchase.receipt_sent_at.does_not_exist()
+                    & (
+                        Purchase.receipt_claimed_at.does_not_exist()
+                        | (Purchase.receipt_claimed_at < now - CLAIM_LEASE)
+                    )
+                ),
+            )
+        except UpdateError as exc:
+            if _condition_failed(exc):
+                return Outcome("duplicate", session_id, "receipt sent or being sent")
+            raise Unavailable("The store could not record the receipt.") from exc
+        self._send_claimed(purchase)
+        return Outcome("fulfilled", session_id, "receipt sent on retry")
+
+    def purchase(self, session_id: str) -> Purchase:
+        """The recorded purchase (strongly consistent read).
+
+        Raises:
+            NotFound: no purchase for this session.
+            Unavailable: DynamoDB failed.
+        """
+        try:
+            return Purchase.get(session_id, consistent_read=True)
+        except DoesNotExist:
+            raise NotFound("No such purchase.") from None
+        except PynamoDBException as exc:
+            raise Unavailable("The store could not read the purchase.") from exc
+
+    # -- internals ----------------------------------------------------------------------
+
+    def _product(self, facts: CheckoutFacts) -> ProductView | None:
+        try:
+            return self._catalog.get(facts.product_id)
+        except NotFound:
+            # A session of another store or stage on the same Stripe account.
+            logger.warning("session %s names unknown product", facts.session_id)
+            return None
+
+    def _purchase(self, facts: CheckoutFacts, product: ProductView, status: str) -> Purchase:
+        return Purchase(
+            facts.session_id,
+            product_id=product.id,
+            product_name=product.name,
+            amount_cents=facts.amount_cents,
+            currency=facts.currency,
+            email=facts.email,
+            payment_intent=facts.payment_intent,
+            status=status,
+            created_at=facts.sold_at,
+            sale_month=facts.sold_at.strftime("%Y-%m"),
+            updated_at=self._clock(),
+        )
+
+    def _commit(self, facts: CheckoutFacts, product: ProductView) -> Purchase:
+        now = self._clock()
+        day = sale_day(facts.sold_at, self._timezone)
+        token_hash = hash_token(self._links.token(facts.session_id, 1))
+        expires = now + timedelta(days=self._links.ttl_days)
+        purchase = self._purchase(facts, product, status="paid")
+        purchase.paid_at = now
+        purchase.sale_day = day
+        purchase.link_version = 1
+        purchase.token_hash = token_hash
+        purchase.link_state = "active"
+        purchase.receipt_claimed_at = now
+        link = DownloadLink(
+            token_hash,
+            session_id=facts.session_id,
+            product_id=product.id,
+            product_name=product.name,
+            file_key=product.file_key,
+            filename=product.filename,
+            downloads_left=self._links.download_limit,
+            expires_at=int(expires.timestamp()),
+            state="active",
+            log=[],
+            created_at=now,
+        )
+        month, day_product = rollup_key(day, product.id)
+        with TransactWrite(connection=self._connection()) as tx:
+            tx.save(
+                purchase,
+                condition=Purchase.session_id.does_not_exist() | (Purchase.status == "pending"),
+            )
+            tx.save(link, condition=DownloadLink.token_hash.does_not_exist())
+            tx.update(
+                DailySales(month, day_product),
+                actions=[
+                    DailySales.orders.add(1),
+                    DailySales.gross_cents.add(facts.amount_cents),
+                    DailySales.currency.set(facts.currency),
+                ],
+            )
+        return purchase
+
+    def _send_claimed(self, purchase: Purchase) -> None:
+        """Send the receipt for a purchase whose claim we hold; release it if SES fails."""
+        if not purchase.email:
+            return
+        receipt = Receipt(
+            to=purchase.email,
+            product_name=purchase.product_name,
+            amount_cents=int(purchase.amount_cents),
+            currency=purchase.currency,
+            link=self._links.url(purchase.session_id, int(purchase.link_version)),
+            downloads=self._links.download_limit,
+            expires_at=(purchase.paid_at or self._clock()) + timedelta(days=self._links.ttl_days),
+            session_id=purchase.session_id,
+        )
+        try:
+            self._mailer.send_receipt(receipt)
+        except Unavailable:
+            self._release_claim(purchase)
+            raise
+        try:
+            purchase.update(actions=[Purchase.receipt_sent_at.set(self._clock())])
+        except PynamoDBException as exc:
+            # Sent but not recorded: keep the claim so no retry sends a second receipt
+            # before the lease runs out; answer 5xx so the failure is visible.
+            raise Unavailable("The receipt was sent but could not be recorded.") from exc
+
+    def _release_claim(self, purchase: Purchase) -> None:
+        try:
+            purchase.update(actions=[Purchase.receipt_claimed_at.remove()])
+        except PynamoDBException:
+            logger.warning("could not release receipt claim on %s", purchase.session_id)
+
+
+def _condition_failed(exc: Exception) -> bool:
+    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"

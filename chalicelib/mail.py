@@ -1,0 +1,57 @@
+"""Receipts by SES: a text and an HTML part, the download link and the amount paid."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from chalicelib.errors import Unavailable
+from chalicelib.money import format_amount
+from chalicelib.pages import render
+
+
+@dataclass(frozen=True)
+class Receipt:
+    to: str
+    product_name: str
+    amount_cents: int
+    currency: str
+    link: str
+    downloads: int
+    expires_at: datetime
+    session_id: str
+
+
+class Mailer:
+    """Sends the store's email through an SES client it is given."""
+
+    def __init__(self, ses: Any, sender: str, site_name: str) -> None:
+        self._ses = ses
+        self._sender = sender
+        self._site_name = site_name
+
+    def send_receipt(self, receipt: Receipt) -> str:
+        """Send the receipt; return SES's message id.
+
+        Raises:
+            Unavailable: SES refused or could not be reached (the caller retries later).
+        """
+        amount = format_amount(receipt.amount_cents, receipt.currency)
+        subject = f"Your {self._site_name} receipt: {receipt.product_name}"
+        context = {"r": receipt, "amount": amount, "site_name": self._site_name}
+        try:
+            answer = self._ses.send_email(
+                Source=self._sender,
+                Destination={"ToAddresses": [receipt.to]},
+                Message={
+                    "Subject": {"Data": subject, "Charset": "UTF-8"},
+                    "Body": {
+                        "Text": {"Data": render("receipt.txt", **context), "Charset": "UTF-8"},
+                        "Html": {"Data": render("receipt.html", **context), "Charset": "UTF-8"},
+                    },
+                },
+            )
+        except Exception as exc:  # botocore raises many kinds; all mean "not sent"
+            raise Unavailable("The receipt could not be sent.") from exc
+        return str(answer.get("MessageId", ""))

@@ -1,0 +1,209 @@
+"""The store's DynamoDB tables, defined once as PynamoDB models.
+
+These classes are the single definition of every table: the app reads and writes through them,
+the local stack creates its tables from them, and a test checks `infra/stack.yaml` against them.
+Table names, region and endpoint are bound from the stage settings by `bind_models()` on first
+use, never at import time.
+
+Money is integer minor units; times are UTC.
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.connection import Connection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.models import Model
+
+from chalicelib.config import Settings
+
+ON_DEMAND = "PAY_PER_REQUEST"
+
+
+class ListedProductsIndex(GlobalSecondaryIndex):
+    """Sparse index of the products shown in the store (only active ones carry `listed`)."""
+
+    class Meta:
+        index_name = "listed-index"
+        projection = AllProjection()
+        billing_mode = ON_DEMAND
+
+    listed = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class Product(Model):
+    """Something the store sells: a price in cents and a file in the products bucket."""
+
+    class Meta:
+        table_name = "products"
+        billing_mode = ON_DEMAND
+
+    product_id = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute()
+    description = UnicodeAttribute(default="")
+    price_cents = NumberAttribute()
+    currency = UnicodeAttribute(default="usd")
+    filename = UnicodeAttribute()
+    file_key = UnicodeAttribute()
+    file_version = NumberAttribute(default=1)
+    active = BooleanAttribute(default=True)
+    listed = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute(null=True)
+    listed_index = ListedProductsIndex()
+
+
+class PaymentIntentIndex(GlobalSecondaryIndex):
+    """Finds the purchase a refund or dispute belongs to."""
+
+    class Meta:
+        index_name = "payment-intent-index"
+        projection = KeysOnlyProjection()
+        billing_mode = ON_DEMAND
+
+    payment_intent = UnicodeAttribute(hash_key=True)
+
+
+class EmailIndex(GlobalSecondaryIndex):
+    """Finds a buyer's purchases for support."""
+
+    class Meta:
+        index_name = "email-index"
+        projection = AllProjection()
+        billing_mode = ON_DEMAND
+
+    email = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class RecentIndex(GlobalSecondaryIndex):
+    """Purchases by month of sale, newest first, for the dashboard."""
+
+    class Meta:
+        index_name = "recent-index"
+        projection = AllProjection()
+        billing_mode = ON_DEMAND
+
+    sale_month = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class Purchase(Model):
+    """One Checkout Session: what was paid, by whom, and the state of its download link.
+
+    `status` is the payment's state: pending, paid, failed. Refunds and disputes are recorded
+    beside it (`refunded_cents`, `dispute_status`); `link_state` says whether the current
+    link works. The raw download token is never stored, only `token_hash`.
+    """
+
+    class Meta:
+        table_name = "purchases"
+        billing_mode = ON_DEMAND
+
+    session_id = UnicodeAttribute(hash_key=True)
+    product_id = UnicodeAttribute()
+    product_name = UnicodeAttribute(default="")
+    amount_cents = NumberAttribute(default=0)
+    currency = UnicodeAttribute(default="usd")
+    email = UnicodeAttribute(null=True)
+    payment_intent = UnicodeAttribute(null=True)
+    status = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    sale_month = UnicodeAttribute(null=True)
+    paid_at = UTCDateTimeAttribute(null=True)
+    sale_day = UnicodeAttribute(null=True)
+    link_version = NumberAttribute(default=0)
+    token_hash = UnicodeAttribute(null=True)
+    link_state = UnicodeAttribute(null=True)
+    refunded_cents = NumberAttribute(default=0)
+    dispute_id = UnicodeAttribute(null=True)
+    dispute_status = UnicodeAttribute(null=True)
+    receipt_claimed_at = UTCDateTimeAttribute(null=True)
+    receipt_sent_at = UTCDateTimeAttribute(null=True)
+    updated_at = UTCDateTimeAttribute(null=True)
+
+    payment_intent_index = PaymentIntentIndex()
+    email_index = EmailIndex()
+    recent_index = RecentIndex()
+
+
+class DownloadEntry(MapAttribute):
+    """One taken download: the evidence a seller shows in a dispute."""
+
+    at = UTCDateTimeAttribute()
+    ip_hash = UnicodeAttribute(default="")
+    user_agent = UnicodeAttribute(default="")
+
+
+class DownloadLink(Model):
+    """A buyer's private link, keyed by the SHA-256 of its token.
+
+    Everything a download needs sits on this one item, so taking a download is one
+    conditional update: `downloads_left > 0`, not expired, `state = active`.
+    """
+
+    class Meta:
+        table_name = "links"
+        billing_mode = ON_DEMAND
+
+    token_hash = UnicodeAttribute(hash_key=True)
+    session_id = UnicodeAttribute()
+    product_id = UnicodeAttribute()
+    product_name = UnicodeAttribute(default="")
+    file_key = UnicodeAttribute()
+    filename = UnicodeAttribute()
+    downloads_left = NumberAttribute()
+    expires_at = NumberAttribute()  # epoch seconds, UTC
+    state = UnicodeAttribute(default="active")
+    log = ListAttribute(of=DownloadEntry, default=list)
+    created_at = UTCDateTimeAttribute()
+
+
+class DailySales(Model):
+    """Sales of one product on one store-timezone day, kept up to date with every purchase.
+
+    Partitioned by month (`2026-11`) with `2026-11-24#<product_id>` as the sort key, so a report
+    reads one partition per month it covers and its cost grows with days, not purchases.
+    """
+
+    class Meta:
+        table_name = "sales"
+        billing_mode = ON_DEMAND
+
+    month = UnicodeAttribute(hash_key=True)
+    day_product = UnicodeAttribute(range_key=True)
+    orders = NumberAttribute(default=0)
+    gross_cents = NumberAttribute(default=0)
+    refunded_cents = NumberAttribute(default=0)
+    currency = UnicodeAttribute(default="usd")
+
+
+ALL_MODELS: tuple[type[Model], ...] = (Product, Purchase, DownloadLink, DailySales)
+
+
+def bind_models(settings: Settings) -> None:
+    """Point every model at the stage's table names, region and endpoint."""
+    names = {
+        Product: settings.products_table,
+        Purchase: settings.purchases_table,
+        DownloadLink: settings.links_table,
+        DailySales: settings.sales_table,
+    }
+    for model, table_name in names.items():
+        model.Meta.table_name = table_name
+        model.Meta.region = settings.region
+        model.Meta.host = settings.aws_endpoint_url
+        model._connection = None
+
+
+def transaction_connection(settings: Settings) -> Connection:
+    """A connection for `TransactWrite`, on the same region and endpoint as the models."""
+    return Connection(region=settings.region, host=settings.aws_endpoint_url)

@@ -1,0 +1,157 @@
+"""HTTP plumbing shared by the routes: responses, body parsing, and turning errors into answers.
+
+Browser routes answer small HTML pages; API routes answer
+`{"error": {"code", "message"}}`. Neither ever shows a stack trace or AWS/Stripe internals.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qs
+
+from chalice import Response
+
+from chalicelib.errors import BadRequest, StoreError
+
+logger = logging.getLogger("bull")
+
+FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
+BODY_TYPES = [FORM, JSON, "multipart/form-data", "text/plain"]
+MAX_FORM_BYTES = 16 * 1024
+HTML_HEADERS = {
+    "Content-Type": "text/html; charset=utf-8",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def html(body: str, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(body=body, status_code=status, headers={**HTML_HEADERS, **(headers or {})})
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        body=json.dumps(body),
+        status_code=status,
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
+
+
+def redirect(location: str, status: int = 303) -> Response:
+    return Response(body="", status_code=status, headers={"Location": location, **NO_STORE})
+
+
+def json_error(status: int, code: str, message: str) -> Response:
+    return json_response({"error": {"code": code, "message": message}}, status)
+
+
+def html_error(status: int, title: str, message: str, **context: Any) -> Response:
+    from chalicelib.pages import render
+
+    page = render("error.html", status=status, title=title, message=message, **context)
+    return html(page, status, NO_STORE)
+
+
+TITLES = {
+    400: "That request could not be read",
+    401: "Please sign in",
+    403: "Not allowed",
+    404: "Not found",
+    409: "Not yet",
+    410: "This link no longer works",
+    413: "Too large",
+    500: "Something went wrong",
+    502: "Payment provider unavailable",
+    503: "Temporarily unavailable",
+}
+
+
+def _unexpected(exc: Exception) -> None:
+    logger.exception("unhandled error: %s", type(exc).__name__)
+
+
+def browser_route(handler: Callable[..., Response]) -> Callable[..., Response]:
+    """Turn domain errors raised by `handler` into HTML pages."""
+
+    @functools.wraps(handler)
+    def wrapped(*args: Any, **kwargs: Any) -> Response:
+        try:
+            return handler(*args, **kwargs)
+        except StoreError as exc:
+            if exc.status >= 500:
+                logger.warning("%s: %s (%s)", handler.__name__, exc.message, exc.__cause__)
+            title = TITLES.get(exc.status, "Something went wrong")
+            return html_error(exc.status, title, exc.message)
+        except Exception as exc:
+            _unexpected(exc)
+            return html_error(500, TITLES[500], "Please try again in a minute.")
+
+    return wrapped
+
+
+def api_route(handler: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn domain errors raised by `handler` into JSON errors."""
+
+    @functools.wraps(handler)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return handler(*args, **kwargs)
+        except StoreError as exc:
+            if exc.status >= 500:
+                logger.warning("%s: %s (%s)", handler.__name__, exc.message, exc.__cause__)
+            return json_error(exc.status, exc.code, exc.message)
+        except Exception as exc:
+            _unexpected(exc)
+            return json_error(500, "internal_error", "Something went wrong. Please try again.")
+
+    return wrapped
+
+
+def read_fields(raw_body: bytes | None, content_type: str | None) -> dict[str, Any]:
+    """Read a small form or JSON body into a dict; no body at all gives `{}`.
+
+    Raises:
+        BadRequest: the body cannot be read (too large, not UTF-8, malformed, not an object).
+    """
+    body = raw_body or b""
+    if not body.strip():
+        return {}
+    if len(body) > MAX_FORM_BYTES:
+        raise BadRequest("request body is too large", code="body_too_large")
+    kind = (content_type or JSON).split(";")[0].strip().lower()
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest("request body is not UTF-8 text") from None
+    if kind == JSON:
+        try:
+            data = json.loads(text)
+        except ValueError:
+            raise BadRequest("request body is not valid JSON") from None
+        if not isinstance(data, dict):
+            raise BadRequest("request body must be a JSON object")
+        return data
+    if kind == FORM:
+        try:
+            pairs = parse_qs(text, keep_blank_values=True, strict_parsing=True)
+        except ValueError:
+            raise BadRequest("request body is not a valid form") from None
+        return {key: values[-1] for key, values in pairs.items()}
+    raise BadRequest("send the fields as a form or as JSON")
+
+
+def header(request: Any, name: str) -> str | None:
+    """A request header, case-insensitively (Chalice's headers are case-insensitive)."""
+    return request.headers.get(name) if request.headers else None
+
+
+def client_ip(request: Any) -> str:
+    identity = (request.context or {}).get("identity") or {}
+    return str(identity.get("sourceIp") or "")

@@ -1,0 +1,142 @@
+"""Fixtures: an in-process moto AWS with the store's resources, and a Chalice test client."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+import stripe
+from chalice.test import Client
+from moto import mock_aws
+
+from bull_chalice import resources
+from chalicelib import config, store
+
+WEBHOOK_SECRET = "whsec_test_" + "s" * 24
+REGION = "us-east-1"
+
+TEST_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+    "BULL_STAGE": "test",
+    "SITE_URL": "https://store.example.test",
+    "SENDER_EMAIL": "store@example.test",
+    "STRIPE_SECRET_KEY": "sk_test_unit",
+    "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+    "LINK_SIGNING_KEY": "link-key-for-tests-only-" + "k" * 16,
+    "REPORT_TIMEZONE": "UTC",
+    "DOWNLOAD_LIMIT": "5",
+    "DOWNLOAD_TTL_DAYS": "30",
+}
+CLEARED_ENV = ("AWS_ENDPOINT_URL", "STRIPE_API_BASE", "AWS_PROFILE")
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    for name in CLEARED_ENV:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in TEST_ENV.items():
+        monkeypatch.setenv(name, value)
+    store.reset()
+    yield TEST_ENV
+    store.reset()
+
+
+@pytest.fixture
+def aws(env: dict[str, str]) -> Iterator[None]:
+    with mock_aws():
+        store.reset()
+        settings = config.get_settings()
+        resources.create_tables(settings)
+        resources.create_bucket(boto3.client("s3", region_name=REGION), settings)
+        resources.verify_sender(boto3.client("ses", region_name=REGION), settings)
+        yield
+        store.reset()
+
+
+@pytest.fixture
+def product(aws: None) -> Any:
+    """A $19.99 e-book on sale, with its file in the bucket."""
+    return resources.add_product(
+        store.get_catalog(),
+        boto3.client("s3", region_name=REGION),
+        config.get_settings(),
+        name="The Bull Handbook",
+        description="Everything about selling files.",
+        price_cents=1999,
+        filename="bull-handbook.pdf",
+        content=b"%PDF-1.4 the handbook",
+    )
+
+
+@pytest.fixture
+def client(aws: None) -> Iterator[Client]:
+    from app import app
+
+    with Client(app) as chalice_client:
+        yield chalice_client
+
+
+def sent_emails() -> list[dict[str, Any]]:
+    """The messages moto's SES accepted in this test."""
+    from moto.backends import get_backend
+    from moto.core import DEFAULT_ACCOUNT_ID
+
+    backend = get_backend("ses")[DEFAULT_ACCOUNT_ID][REGION]
+    return list(backend.sent_messages)
+
+
+def checkout_session(
+    session_id: str = "cs_test_a1",
+    product_id: str = "prod_x",
+    amount: int = 1999,
+    payment_status: str = "paid",
+    email: str | None = "buyer@example.test",
+    payment_intent: str = "pi_test_a1",
+) -> dict[str, Any]:
+    return {
+        "id": session_id,
+        "object": "checkout.session",
+        "amount_total": amount,
+        "currency": "usd",
+        "customer_details": {"email": email} if email else None,
+        "customer_email": None,
+        "metadata": {"product_id": product_id},
+        "payment_intent": payment_intent,
+        "payment_status": payment_status,
+        "mode": "payment",
+    }
+
+
+def stripe_event(
+    event_type: str, obj: dict[str, Any], created: int | None = None, event_id: str = ""
+) -> bytes:
+    created = created if created is not None else int(time.time())
+    event = {
+        "id": event_id or f"evt_{event_type.replace('.', '_')}_{obj.get('id', '')}",
+        "object": "event",
+        "type": event_type,
+        "created": created,
+        "data": {"object": obj},
+        "livemode": False,
+        "api_version": "2024-06-20",
+    }
+    return json.dumps(event).encode()
+
+
+def signed_headers(payload: bytes, secret: str = WEBHOOK_SECRET, timestamp: int | None = None):
+    header = stripe.WebhookSignature.generate_signature_header(
+        payload.decode(), secret, timestamp=timestamp
+    )
+    return {"Stripe-Signature": header, "Content-Type": "application/json"}
+
+
+def deliver(client: Client, payload: bytes, **kwargs: Any) -> Any:
+    return client.http.post("/webhooks/stripe", body=payload, headers=signed_headers(payload, **kwargs))
