@@ -13,7 +13,9 @@ from tests.conftest import checkout_session, deliver, sent_emails, signed_header
 
 
 def _completed(product, **kwargs):
-    return stripe_event("checkout.session.completed", checkout_session(product_id=product.id, **kwargs))
+    return stripe_event(
+        "checkout.session.completed", checkout_session(product_id=product.id, **kwargs)
+    )
 
 
 def _all(model):
@@ -25,7 +27,11 @@ def test_paid_checkout_records_purchase_link_rollup_and_sends_receipt(client, pr
 
     assert response.status_code == 200
     purchase = Purchase.get("cs_test_a1")
-    assert (purchase.status, purchase.amount_cents, purchase.email) == ("paid", 1999, "buyer@example.test")
+    assert (purchase.status, purchase.amount_cents, purchase.email) == (
+        "paid",
+        1999,
+        "buyer@example.test",
+    )
     assert purchase.payment_intent == "pi_test_a1"
     links = _all(DownloadLink)
     assert len(links) == 1 and links[0].downloads_left == 5
@@ -132,9 +138,14 @@ def test_signature_over_reserialised_json_does_not_pass(client, product):
 
 @pytest.mark.parametrize(
     "payload",
-    [b"{}", b"[]", b"not json", b'{"type": "checkout.session.completed"}',
-     b'{"type": "checkout.session.completed", "created": 1, "data": {"object": "x"}}',
-     "caf\u00e9 \u2603".encode("utf-16")],
+    [
+        b"{}",
+        b"[]",
+        b"not json",
+        b'{"type": "checkout.session.completed"}',
+        b'{"type": "checkout.session.completed", "created": 1, "data": {"object": "x"}}',
+        "caf\u00e9 \u2603".encode("utf-16"),
+    ],
     ids=["empty-object", "list", "text", "no-data", "object-not-dict", "not-utf8"],
 )
 def test_signed_body_that_is_not_an_event_is_400(client, product, payload):
@@ -162,3 +173,29 @@ def test_session_of_another_store_is_acknowledged_and_ignored(client, product):
     response = deliver(client, payload)
     assert response.status_code == 200
     assert _all(Purchase) == [] and sent_emails() == []
+
+
+def test_ses_outage_is_503_then_the_retry_sends_exactly_one_receipt(client, product, monkeypatch):
+    from botocore.exceptions import EndpointConnectionError
+
+    from chalicelib import aws
+
+    payload = _completed(product)
+    ses = aws.ses_client()
+    real_send = ses.send_email
+
+    def outage(**kwargs):
+        raise EndpointConnectionError(endpoint_url="https://email.us-east-1.amazonaws.com")
+
+    monkeypatch.setattr(ses, "send_email", outage)
+    failed = deliver(client, payload)
+    assert failed.status_code == 503
+    assert b"amazonaws" not in failed.body and b"Traceback" not in failed.body
+    assert Purchase.get("cs_test_a1").receipt_sent_at is None
+
+    monkeypatch.setattr(ses, "send_email", real_send)
+    assert deliver(client, payload).status_code == 200
+    assert deliver(client, payload).status_code == 200
+    assert len(sent_emails()) == 1
+    assert Purchase.get("cs_test_a1").receipt_sent_at is not None
+    assert _all(DailySales)[0].orders == 1

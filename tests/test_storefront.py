@@ -1,0 +1,49 @@
+"""The storefront and the product list: what a buyer sees before paying."""
+
+from __future__ import annotations
+
+import json
+
+from chalicelib import store
+
+
+def test_storefront_lists_products_on_sale_with_price_and_buy_form(client, product):
+    response = client.http.get("/")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/html")
+    body = response.body.decode()
+    assert "The Bull Handbook" in body and "$19.99" in body
+    assert f'action="/checkout/{product.id}"' in body and 'method="post"' in body
+
+
+def test_products_json_lists_active_products_in_cents(client, product):
+    response = client.http.get("/products")
+    assert response.status_code == 200
+    assert json.loads(response.body) == {
+        "products": [
+            {
+                "id": product.id,
+                "name": "The Bull Handbook",
+                "description": "Everything about selling files.",
+                "price_cents": 1999,
+                "currency": "usd",
+            }
+        ]
+    }
+
+
+def test_deactivated_product_leaves_the_store(client, product):
+    store.get_catalog().update(product.id, active=False)
+    assert json.loads(client.http.get("/products").body) == {"products": []}
+    assert "The Bull Handbook" not in client.http.get("/").body.decode()
+
+
+def test_empty_store_says_so(client, aws):
+    body = client.http.get("/").body.decode()
+    assert "Nothing is on sale" in body
+
+
+def test_product_text_is_escaped_in_the_storefront(client, product):
+    store.get_catalog().update(product.id, name="<img src=x onerror=alert(1)>")
+    body = client.http.get("/").body.decode()
+    assert "<img src=x" not in body and "&lt;img src=x" in body
