@@ -139,4 +139,5 @@ def signed_headers(payload: bytes, secret: str = WEBHOOK_SECRET, timestamp: int 
 
 
 def deliver(client: Client, payload: bytes, **kwargs: Any) -> Any:
-    return client.http.post("/webhooks/stripe", body=payload, headers=signed_headers(payload, **kwargs))
+    headers = signed_headers(payload, **kwargs)
+    return client.http.post("/webhooks/stripe", body=payload, headers=headers)
