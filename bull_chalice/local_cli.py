@@ -1,3 +1,130 @@
-"""Commands for the local stack (filled in by the local-stack work)."""
+"""`bull local`, `bull mail` and `bull refund`: running and poking the local stack."""
 
-COMMANDS: list = []
+from __future__ import annotations
+
+import json
+import re
+import signal
+import sys
+import time
+from typing import Any
+
+import click
+import requests
+
+from bull_chalice.local import STATE_FILE, LocalStack, StackError
+
+
+def read_state() -> dict[str, Any]:
+    """The running local stack's `.bull/local.json`.
+
+    Raises:
+        click.ClickException: the local stack is not running.
+    """
+    try:
+        return json.loads(STATE_FILE.read_text())
+    except FileNotFoundError:
+        raise click.ClickException(
+            "the local stack is not running: start it with `make run`"
+        ) from None
+
+
+@click.command()
+def local() -> None:
+    """Run the whole store locally (moto, Stripe stand-in, chalice local) until Ctrl-C."""
+    stack = LocalStack.from_environment()
+
+    def _stop(signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
+    click.echo("Starting moto, the Stripe stand-in and chalice local ...")
+    try:
+        state = stack.start()
+    except StackError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"""
+  Store        {state.api_url}/
+  Dashboard    {state.api_url}/admin
+  Admin        {state.admin_email} / {state.admin_password}
+  Stripe       {state.stripe_api_url}  (stand-in; webhook secret {state.webhook_secret})
+  AWS (moto)   {state.moto_url}
+  State        {STATE_FILE}
+  Logs         {stack.log_dir}
+
+  Buy the demo product, pay on the stand-in page, then `bull mail` shows the receipt.
+  Press Ctrl-C to stop everything.
+"""
+    )
+    try:
+        while all(p.poll() is None for p in stack.processes.values()):
+            time.sleep(0.5)
+        dead = [name for name, p in stack.processes.items() if p.poll() is not None]
+        click.echo(f"{', '.join(dead)} stopped unexpectedly; see {stack.log_dir}", err=True)
+    except KeyboardInterrupt:
+        click.echo("\nStopping ...")
+    finally:
+        # A second Ctrl-C (or the TERM that `timeout` forwards) must not cut the clean-up short.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        stack.stop()
+        click.echo("Stopped; ports are free.")
+
+
+def latest_receipts(moto_url: str, limit: int = 5) -> list[dict[str, str]]:
+    """The newest receipts moto's SES accepted: to, subject, download link."""
+    data = requests.get(f"{moto_url}/moto-api/data.json", timeout=10).json()
+    messages = data.get("ses", {}).get("Message") or []
+    receipts = []
+    for message in messages[-limit:][::-1]:
+        body = message.get("body") or ""
+        link = re.search(r'https?://[^"\s<]+/download/[A-Za-z0-9_-]{43}', body)
+        receipts.append(
+            {
+                "to": ", ".join((message.get("destinations") or {}).get("ToAddresses", [])),
+                "subject": message.get("subject", ""),
+                "link": link.group(0) if link else "",
+            }
+        )
+    return receipts
+
+
+@click.command()
+@click.option("--limit", default=5, show_default=True, help="How many receipts to show.")
+def mail(limit: int) -> None:
+    """Print the latest receipts sent by the local stack (from moto's SES)."""
+    state = read_state()
+    receipts = latest_receipts(state["moto_url"], limit)
+    if not receipts:
+        click.echo("No mail sent yet.")
+    for receipt in receipts:
+        click.echo(
+            f"To:      {receipt['to']}\nSubject: {receipt['subject']}\nLink:    {receipt['link']}\n"
+        )
+
+
+@click.command()
+@click.argument("session_id")
+def refund(session_id: str) -> None:
+    """Refund a local purchase in full through the Stripe stand-in (sends charge.refunded)."""
+    state = read_state()
+    base = state["stripe_api_url"]
+    session = requests.get(f"{base}/v1/checkout/sessions/{session_id}", timeout=10)
+    if session.status_code != 200 or not session.json().get("payment_intent"):
+        raise click.ClickException(f"no paid checkout session {session_id} on the stand-in")
+    answer = requests.post(
+        f"{base}/v1/refunds", data={"payment_intent": session.json()["payment_intent"]}, timeout=60
+    )
+    if answer.status_code != 200:
+        message = answer.json().get("error", {}).get("message", answer.text)
+        raise click.ClickException(f"refund refused: {message}")
+    click.echo(
+        f"Refunded {session_id}: {answer.json()['amount']} cents; charge.refunded delivered."
+    )
+
+
+COMMANDS = [local, mail, refund]
+
+if __name__ == "__main__":
+    sys.exit(local())

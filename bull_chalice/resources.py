@@ -98,9 +98,7 @@ def create_user_pool(cognito: Any, name: str) -> UserPool:
     return UserPool(pool_id=pool["Id"], client_id=client["ClientId"])
 
 
-def add_user(
-    cognito: Any, pool_id: str, email: str, password: str, *, admin: bool = True
-) -> None:
+def add_user(cognito: Any, pool_id: str, email: str, password: str, *, admin: bool = True) -> None:
     """Create (or update) a confirmed user with a permanent password; add to `admins`."""
     try:
         cognito.admin_create_user(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 
@@ -52,8 +53,8 @@ class Settings:
         return f"{base}/.well-known/jwks.json"
 
 
-def _int(name: str, default: int, low: int, high: int) -> int:
-    raw = os.environ.get(name, "")
+def _int(environ: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = environ.get(name, "")
     if not raw:
         return default
     try:
@@ -65,13 +66,22 @@ def _int(name: str, default: int, low: int, high: int) -> int:
     return value
 
 
-def _env(name: str, default: str = "") -> str:
-    return os.environ.get(name, default).strip()
-
-
 @functools.cache
 def get_settings() -> Settings:
     """Return the stage's settings, read from the environment on first call."""
+    return load(os.environ)
+
+
+def load(environ: Mapping[str, str]) -> Settings:
+    """Build settings from an environment mapping (the local stack passes its own).
+
+    Raises:
+        ConfigError: a number is malformed or out of range.
+    """
+
+    def _env(name: str, default: str = "") -> str:
+        return environ.get(name, default).strip()
+
     stage = _env("BULL_STAGE", "dev")
     prefix = f"bull-{stage}"
     site_url = _env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
@@ -87,9 +97,9 @@ def get_settings() -> Settings:
         site_name=_env("SITE_NAME", "Bull Store"),
         support_email=_env("SUPPORT_EMAIL") or _env("SENDER_EMAIL", "store@example.com"),
         currency=_env("STORE_CURRENCY", "usd").lower(),
-        download_limit=_int("DOWNLOAD_LIMIT", 5, 1, 1000),
-        download_ttl_days=_int("DOWNLOAD_TTL_DAYS", 30, 1, 3650),
-        presign_seconds=_int("PRESIGN_SECONDS", 120, 10, 300),
+        download_limit=_int(environ, "DOWNLOAD_LIMIT", 5, 1, 1000),
+        download_ttl_days=_int(environ, "DOWNLOAD_TTL_DAYS", 30, 1, 3650),
+        presign_seconds=_int(environ, "PRESIGN_SECONDS", 120, 10, 300),
         report_timezone=_env("REPORT_TIMEZONE", "UTC"),
         user_pool_id=_env("USER_POOL_ID"),
         user_pool_client_id=_env("USER_POOL_CLIENT_ID"),

@@ -1,0 +1,343 @@
+"""The whole store on one machine: a moto server for AWS, the Stripe stand-in, `chalice local`.
+
+`LocalStack` starts the three as child processes (each in its own process group, all on
+127.0.0.1), provisions the tables, bucket, sender identity and user pool from the same
+definitions production uses, seeds a demo product and an admin, and writes `.bull/local.json`
+once every service answers. `stop()` ends every child by its PID. `bull local` runs one in the
+foreground until Ctrl-C; the integration tests start one on free ports.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import requests
+
+from bull_chalice import resources
+from chalicelib import config
+from chalicelib.catalog import Catalog
+
+ROOT = Path(__file__).resolve().parent.parent
+STATE_FILE = ROOT / ".bull" / "local.json"
+REGION = "us-east-1"
+DEFAULT_WEBHOOK_SECRET = "whsec_local_" + "0" * 32  # local only: the stand-in signs with it
+DEFAULT_ADMIN_EMAIL = "admin@example.com"
+DEFAULT_ADMIN_PASSWORD = "Bull-Local-Admin-1"  # noqa: S105 - local stack only, printed
+SENDER_EMAIL = "store@example.com"
+DEMO_PRODUCT_ID = "prod_demo0000000001"
+DEMO_FILENAME = "bull-demo-guide.pdf"
+START_TIMEOUT = 60.0
+
+
+class StackError(RuntimeError):
+    """The local stack could not start (a port is taken, a service did not answer)."""
+
+
+@dataclass(frozen=True)
+class LocalState:
+    """What `.bull/local.json` holds: everything a tool needs to talk to the local stack."""
+
+    api_url: str
+    moto_url: str
+    stripe_api_url: str
+    region: str
+    user_pool_id: str
+    user_pool_client_id: str
+    admin_email: str
+    admin_password: str
+    webhook_secret: str
+    demo_product_id: str
+    sender_email: str
+
+
+def demo_file() -> bytes:
+    """A small, valid one-page PDF: the demo product's file."""
+    text = b"BT /F1 24 Tf 72 720 Td (Bull demo guide: thank you for buying!) Tj ET"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(text), text),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _port_taken(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def _wait_for(url: str, deadline: float, process: subprocess.Popen, name: str) -> None:
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise StackError(f"{name} exited with code {process.returncode}")
+        try:
+            if requests.get(url, timeout=2).status_code < 500:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise StackError(f"{name} did not answer at {url} within {START_TIMEOUT:.0f}s")
+
+
+class LocalStack:
+    """Starts, provisions and stops the local store. Use as a context manager or call
+    `start()` / `stop()`; `stop()` is safe to call more than once."""
+
+    def __init__(
+        self,
+        app_port: int = 8000,
+        moto_port: int = 5000,
+        stripe_port: int = 12111,
+        webhook_secret: str = DEFAULT_WEBHOOK_SECRET,
+        admin_email: str = DEFAULT_ADMIN_EMAIL,
+        admin_password: str = DEFAULT_ADMIN_PASSWORD,
+        state_file: Path | None = STATE_FILE,
+        log_dir: Path | None = None,
+    ) -> None:
+        self.ports = {"app": app_port, "moto": moto_port, "stripe": stripe_port}
+        self.webhook_secret = webhook_secret
+        self.admin_email = admin_email
+        self.admin_password = admin_password
+        self.state_file = state_file
+        self.log_dir = log_dir or ROOT / ".bull" / "logs"
+        self.processes: dict[str, subprocess.Popen] = {}
+        self.state: LocalState | None = None
+
+    @classmethod
+    def from_environment(cls) -> LocalStack:
+        """Ports and credentials from BULL_* and STRIPE_WEBHOOK_SECRET, else defaults."""
+        env = os.environ
+        return cls(
+            app_port=int(env.get("BULL_PORT", "8000")),
+            moto_port=int(env.get("BULL_MOTO_PORT", "5000")),
+            stripe_port=int(env.get("BULL_STRIPE_PORT", "12111")),
+            webhook_secret=env.get("STRIPE_WEBHOOK_SECRET") or DEFAULT_WEBHOOK_SECRET,
+            admin_email=env.get("BULL_ADMIN_EMAIL") or DEFAULT_ADMIN_EMAIL,
+            admin_password=env.get("BULL_ADMIN_PASSWORD") or DEFAULT_ADMIN_PASSWORD,
+        )
+
+    # -- urls and environment -----------------------------------------------------------
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.ports[name]}"
+
+    def app_environment(self, user_pool_id: str = "", client_id: str = "") -> dict[str, str]:
+        """The environment `chalice local` runs the app with (what a stage config would set)."""
+        return {
+            "BULL_STAGE": "local",
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            "AWS_ENDPOINT_URL": self.url("moto"),
+            "SITE_URL": self.url("app"),
+            "SITE_NAME": "Bull Local Store",
+            "SENDER_EMAIL": SENDER_EMAIL,
+            "STRIPE_API_BASE": self.url("stripe"),
+            "STRIPE_SECRET_KEY": "sk_test_local_standin",
+            "STRIPE_WEBHOOK_SECRET": self.webhook_secret,
+            "LINK_SIGNING_KEY": self._link_key,
+            "USER_POOL_ID": user_pool_id,
+            "USER_POOL_CLIENT_ID": client_id,
+        }
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def start(self) -> LocalState:
+        """Start every service, provision, seed, and write the state file.
+
+        Raises:
+            StackError: a port is taken or a service did not come up (everything is stopped).
+        """
+        taken = [f"{name} port {port}" for name, port in self.ports.items() if _port_taken(port)]
+        if taken:
+            raise StackError(
+                f"{', '.join(taken)} already in use; free it or set "
+                "BULL_PORT / BULL_MOTO_PORT / BULL_STRIPE_PORT"
+            )
+        self._link_key = secrets.token_urlsafe(32)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            deadline = time.monotonic() + START_TIMEOUT
+            self._spawn(
+                "moto",
+                [
+                    sys.executable,
+                    "-m",
+                    "moto.server",
+                    "-H",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.ports["moto"]),
+                ],
+                {},
+            )
+            _wait_for(f"{self.url('moto')}/moto-api/", deadline, self.processes["moto"], "moto")
+            pool = self._provision()
+            env = self.app_environment(pool.pool_id, pool.client_id)
+            self._spawn(
+                "stripe",
+                [
+                    sys.executable,
+                    "-m",
+                    "bull_chalice.stripe_standin",
+                    str(self.ports["stripe"]),
+                    f"{self.url('app')}/webhooks/stripe",
+                ],
+                {"STRIPE_WEBHOOK_SECRET": self.webhook_secret},
+            )
+            self._spawn(
+                "app",
+                [
+                    _chalice(),
+                    "local",
+                    "--stage",
+                    "local",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.ports["app"]),
+                    "--no-autoreload",
+                ],
+                env,
+            )
+            _wait_for(f"{self.url('stripe')}/health", deadline, self.processes["stripe"], "stripe")
+            _wait_for(f"{self.url('app')}/products", deadline, self.processes["app"], "app")
+        except BaseException:
+            self.stop()
+            raise
+        self.state = LocalState(
+            api_url=self.url("app"),
+            moto_url=self.url("moto"),
+            stripe_api_url=self.url("stripe"),
+            region=REGION,
+            user_pool_id=pool.pool_id,
+            user_pool_client_id=pool.client_id,
+            admin_email=self.admin_email,
+            admin_password=self.admin_password,
+            webhook_secret=self.webhook_secret,
+            demo_product_id=DEMO_PRODUCT_ID,
+            sender_email=SENDER_EMAIL,
+        )
+        if self.state_file:
+            self.state_file.parent.mkdir(parents=True, exist_ok=True)
+            self.state_file.write_text(json.dumps(asdict(self.state), indent=2) + "\n")
+        return self.state
+
+    def stop(self) -> None:
+        """Stop every child (its whole process group) by PID; remove the state file."""
+        for name in reversed(list(self.processes)):
+            _terminate(self.processes.pop(name))
+        if self.state_file and self.state_file.exists() and self.state is not None:
+            self.state_file.unlink()
+
+    def __enter__(self) -> LocalState:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    # -- internals ----------------------------------------------------------------------
+
+    def _spawn(self, name: str, argv: list[str], extra_env: dict[str, str]) -> None:
+        env = {**os.environ, **extra_env, "PYTHONUNBUFFERED": "1"}
+        log = (self.log_dir / f"{name}.log").open("wb")
+        self.processes[name] = subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+    def _provision(self) -> resources.UserPool:
+        settings = config.load(self.app_environment())
+        # PynamoDB takes credentials from the environment; moto accepts any.
+        os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+        session = boto3.session.Session(
+            aws_access_key_id="local",
+            aws_secret_access_key="local",  # noqa: S106 - moto accepts any
+            region_name=REGION,
+        )
+
+        def client(service: str) -> Any:
+            return session.client(service, endpoint_url=self.url("moto"))
+
+        s3 = client("s3")
+        resources.create_tables(settings)
+        resources.create_bucket(s3, settings)
+        resources.verify_sender(client("ses"), settings)
+        cognito = client("cognito-idp")
+        pool = resources.create_user_pool(cognito, "bull-local-admins")
+        resources.add_user(cognito, pool.pool_id, self.admin_email, self.admin_password)
+        resources.add_product(
+            Catalog(),
+            s3,
+            settings,
+            name="The Bull Demo Guide",
+            description="A one-page PDF to try the whole purchase, from checkout to download.",
+            price_cents=1999,
+            filename=DEMO_FILENAME,
+            content=demo_file(),
+            product_id=DEMO_PRODUCT_ID,
+        )
+        return pool
+
+
+def _chalice() -> str:
+    beside = Path(sys.executable).with_name("chalice")
+    return str(beside) if beside.exists() else (shutil.which("chalice") or "chalice")
+
+
+def _terminate(process: subprocess.Popen) -> None:
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=5)
+    except ProcessLookupError:
+        return
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=5)
