@@ -26,6 +26,13 @@ TEST_ENV = {
     "AWS_DEFAULT_REGION": REGION,
     "AWS_REGION": REGION,
     "BULL_STAGE": "test",
+    # Explicit names: chalice.test.Client applies the dev stage's environment from
+    # .chalice/config.json, which must not move the app to other tables mid-test.
+    "PRODUCTS_TABLE": "bull-test-products",
+    "PURCHASES_TABLE": "bull-test-purchases",
+    "LINKS_TABLE": "bull-test-links",
+    "SALES_TABLE": "bull-test-sales",
+    "PRODUCTS_BUCKET": "bull-test-products",
     "SITE_URL": "https://store.example.test",
     "SENDER_EMAIL": "store@example.test",
     "STRIPE_SECRET_KEY": "sk_test_unit",
@@ -80,7 +87,7 @@ def product(aws: None) -> Any:
 def client(aws: None) -> Iterator[Client]:
     from app import app
 
-    with Client(app) as chalice_client:
+    with Client(app, stage_name="test") as chalice_client:
         yield chalice_client
 
 
@@ -141,3 +148,17 @@ def signed_headers(payload: bytes, secret: str = WEBHOOK_SECRET, timestamp: int 
 def deliver(client: Client, payload: bytes, **kwargs: Any) -> Any:
     headers = signed_headers(payload, **kwargs)
     return client.http.post("/webhooks/stripe", body=payload, headers=headers)
+
+
+@pytest.fixture
+def stripe_api(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The local Stripe stand-in on a free port; the app's STRIPE_API_BASE points at it."""
+    from bull_chalice.stripe_standin import StandIn, StandInServer
+
+    server = StandInServer(StandIn("http://127.0.0.1:9/unused", WEBHOOK_SECRET), 0).start()
+    monkeypatch.setenv("STRIPE_API_BASE", server.url)
+    store.reset()
+    try:
+        yield server.standin
+    finally:
+        server.stop()
