@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from chalice import Chalice, Response
 
 from chalicelib import store
+from chalicelib.admin import AdminDesk
+from chalicelib.auth import gateway_authorizer
 from chalicelib.delivery import link_url
-from chalicelib.errors import NotFound
+from chalicelib.errors import BadRequest, NotFound
 from chalicelib.pages import render
 from chalicelib.payments import CheckoutFacts, clean_email, verify_event
+from chalicelib.reports import as_csv, parse_range
 from chalicelib.web import (
     BODY_TYPES,
     api_route,
@@ -25,6 +31,29 @@ from chalicelib.web import (
 from chalicelib.webhooks import handle_event
 
 app = Chalice(app_name="bull")
+ADMIN_AUTHORIZER = gateway_authorizer()
+
+
+def admin_only(handler: Callable[..., Any]) -> Callable[..., Any]:
+    """Run `handler` only for a signed-in admin (401 / 403 JSON otherwise)."""
+
+    @functools.wraps(handler)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        store.get_verifier().admin(header(app.current_request, "authorization"))
+        return handler(*args, **kwargs)
+
+    return api_route(wrapped)
+
+
+def _desk() -> AdminDesk:
+    from chalicelib import aws
+
+    return AdminDesk(store.get_catalog(), aws.s3_client(), store.settings().bucket)
+
+
+def _json_fields() -> dict[str, Any]:
+    request = app.current_request
+    return read_fields(request.raw_body, header(request, "content-type"))
 
 
 @app.route("/", methods=["GET"])
@@ -99,7 +128,7 @@ def stripe_webhook() -> Response:
     event = verify_event(
         request.raw_body or b"", header(request, "stripe-signature"), store.webhook_secret()
     )
-    outcome = handle_event(event, store.get_fulfilment())
+    outcome = handle_event(event, store.get_fulfilment(), store.get_after_sale())
     return json_response({"received": True, "result": outcome.result})
 
 
@@ -128,3 +157,144 @@ def take_download(token: str) -> Response:
         token, ip=client_ip(request), user_agent=header(request, "user-agent") or ""
     )
     return redirect(grant.url)
+
+
+# -- admin --------------------------------------------------------------------------------
+
+
+@app.route("/admin", methods=["GET"])
+@browser_route
+def dashboard() -> Response:
+    """The admin dashboard page; it signs in with Cognito and reads the admin API."""
+    s = store.settings()
+    cognito_url = s.aws_endpoint_url or f"https://cognito-idp.{s.region}.amazonaws.com/"
+    page = render(
+        "admin.html", cognito_url=cognito_url, client_id=s.user_pool_client_id, region=s.region
+    )
+    return html(
+        page,
+        headers={
+            "Cache-Control": "no-store",
+            "Content-Security-Policy": (
+                "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'; "
+                f"connect-src 'self' {cognito_url}; img-src 'self' data:; frame-ancestors 'none'"
+            ),
+        },
+    )
+
+
+@app.route("/reports", methods=["GET"], authorizer=ADMIN_AUTHORIZER)
+@admin_only
+def sales_report() -> Response:
+    """Sales per day, totals and per product, as JSON or CSV (`format=csv`, `Accept: text/csv`).
+
+    Raises BadRequest (400) for a bad date, a reversed range or more than 366 days.
+    """
+    request = app.current_request
+    query = request.query_params or {}
+    s = store.settings()
+    days = parse_range(query.get("from"), query.get("to"), s.report_timezone)
+    report = store.get_reports().sales(days)
+    wants_csv = query.get("format") == "csv" or "text/csv" in (header(request, "accept") or "")
+    if query.get("format") not in (None, "csv", "json"):
+        raise BadRequest("format must be json or csv")
+    if wants_csv:
+        return Response(
+            body=as_csv(report),
+            status_code=200,
+            headers={
+                "Content-Type": "text/csv; charset=utf-8",
+                "Content-Disposition": f'attachment; filename="sales-{days.start}-{days.end}.csv"',
+            },
+        )
+    return json_response(report)
+
+
+@app.route("/admin/products", methods=["GET"], authorizer=ADMIN_AUTHORIZER)
+@admin_only
+def admin_products() -> Response:
+    """`{"products": [...]}`: every product, on sale or not."""
+    return json_response({"products": _desk().products()})
+
+
+@app.route(
+    "/admin/products", methods=["POST"], authorizer=ADMIN_AUTHORIZER, content_types=BODY_TYPES
+)
+@admin_only
+def admin_create_product() -> Response:
+    """201 with the new product and a presigned `upload` URL for its file. 400 on bad fields."""
+    fields = _json_fields()
+    product = store.get_catalog().create(
+        name=str(fields.get("name") or ""),
+        description=str(fields.get("description") or ""),
+        price_cents=fields.get("price_cents"),
+        currency=str(fields.get("currency") or store.settings().currency),
+        filename=str(fields.get("filename") or ""),
+    )
+    desk = _desk()
+    return json_response({"product": product.admin(), "upload": desk.upload_url(product)}, 201)
+
+
+@app.route(
+    "/admin/products/{product_id}",
+    methods=["PATCH"],
+    authorizer=ADMIN_AUTHORIZER,
+    content_types=BODY_TYPES,
+)
+@admin_only
+def admin_update_product(product_id: str) -> Response:
+    """The changed product; with a new `filename`, a presigned `upload` URL for the new version."""
+    fields = _json_fields()
+    allowed = {"price_cents", "active", "filename", "name", "description"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise BadRequest(f"unknown fields: {', '.join(sorted(unknown))}")
+    product = store.get_catalog().update(product_id, **fields)
+    body: dict[str, Any] = {"product": product.admin()}
+    if "filename" in fields:
+        body["upload"] = _desk().upload_url(product)
+    return json_response(body)
+
+
+@app.route("/admin/purchases", methods=["GET"], authorizer=ADMIN_AUTHORIZER)
+@admin_only
+def admin_purchases() -> Response:
+    """`{"purchases": [...]}`: by `email`, or the most recent ones."""
+    email = (app.current_request.query_params or {}).get("email")
+    return json_response({"purchases": _desk().find(email)})
+
+
+@app.route("/admin/purchases/{session_id}", methods=["GET"], authorizer=ADMIN_AUTHORIZER)
+@admin_only
+def admin_purchase(session_id: str) -> Response:
+    """One purchase with downloads left, expiry and its download log. 404 if unknown."""
+    purchase = store.get_after_sale().get(session_id)
+    return json_response({"purchase": _desk().purchase(session_id, purchase)})
+
+
+@app.route(
+    "/admin/purchases/{session_id}/{action}",
+    methods=["POST"],
+    authorizer=ADMIN_AUTHORIZER,
+    content_types=BODY_TYPES,
+)
+@admin_only
+def admin_purchase_action(session_id: str, action: str) -> Response:
+    """`resend` (new link, old one dead), `reset` (default downloads and expiry), `revoke`,
+    or `refund` (through Stripe; the link dies when Stripe's charge.refunded arrives).
+
+    Raises NotFound (404) for an unknown purchase or action, Conflict (409) when the purchase
+    cannot take the action (unpaid, no email, already refunded).
+    """
+    after_sale = store.get_after_sale()
+    if action == "refund":
+        purchase = after_sale.get(session_id)
+        if purchase.status != "paid" or not purchase.payment_intent:
+            raise BadRequest("Only a paid purchase can be refunded.", code="not_refundable")
+        store.get_checkout().refund(purchase.payment_intent)
+        return json_response({"purchase": _desk().purchase(session_id, after_sale.get(session_id))})
+    actions = {"resend": after_sale.resend, "reset": after_sale.reset, "revoke": after_sale.revoke}
+    if action not in actions:
+        raise NotFound("No such action.")
+    purchase = actions[action](session_id)
+    return json_response({"purchase": _desk().purchase(session_id, purchase)})

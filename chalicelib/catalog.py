@@ -70,7 +70,7 @@ def file_key_for(product_id: str, version: int, filename: str) -> str:
 
 
 def validate_filename(filename: str) -> str:
-    name = (filename or "").strip()
+    name = filename.strip() if isinstance(filename, str) else ""
     if not SAFE_FILENAME.match(name) or ".." in name:
         raise BadRequest("filename must be a plain file name such as 'guide.pdf'")
     return name
@@ -192,6 +192,9 @@ class Catalog:
         description: str | None = None,
     ) -> ProductView:
         """Change price, availability, text, or start a new file version (`filename`)."""
+        for label, value in (("name", name), ("description", description), ("filename", filename)):
+            if value is not None and not isinstance(value, str):
+                raise BadRequest(f"{label} must be text")
         current = self.get(product_id, fresh=True)
         item = self._model.get(product_id)
         actions = [self._model.updated_at.set(datetime.now(UTC))]

@@ -9,12 +9,15 @@ from __future__ import annotations
 import functools
 
 from chalicelib import aws, config
+from chalicelib.after_sale import AfterSale
+from chalicelib.auth import KeySet, TokenVerifier, fetch_jwks
 from chalicelib.catalog import Catalog
 from chalicelib.delivery import Downloads
 from chalicelib.fulfilment import Fulfilment, LinkPolicy
 from chalicelib.mail import Mailer
 from chalicelib.models import bind_models, transaction_connection
 from chalicelib.payments import Checkout
+from chalicelib.reports import Reports
 
 
 @functools.cache
@@ -76,6 +79,30 @@ def get_checkout() -> Checkout:
     return Checkout(config.secret("STRIPE_SECRET_KEY"), s.stripe_api_base, s.site_url)
 
 
+@functools.cache
+def get_after_sale() -> AfterSale:
+    s = _bound()
+    return AfterSale(
+        links=get_link_policy(),
+        mailer=get_mailer(),
+        timezone=s.report_timezone,
+        connection_factory=lambda: transaction_connection(s),
+    )
+
+
+@functools.cache
+def get_reports() -> Reports:
+    s = _bound()
+    return Reports(get_catalog(), timezone=s.report_timezone, currency=s.currency)
+
+
+@functools.cache
+def get_verifier() -> TokenVerifier:
+    s = _bound()
+    keys = KeySet(lambda: fetch_jwks(s.cognito_jwks_url))
+    return TokenVerifier(keys, issuer=s.cognito_issuer, client_id=s.user_pool_client_id)
+
+
 def webhook_secret() -> str:
     return config.secret("STRIPE_WEBHOOK_SECRET")
 
@@ -88,6 +115,9 @@ _GETTERS = (
     get_fulfilment,
     get_downloads,
     get_checkout,
+    get_after_sale,
+    get_reports,
+    get_verifier,
 )
 
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
+from chalicelib.after_sale import AfterSale
 from chalicelib.fulfilment import Fulfilment, Outcome
 from chalicelib.payments import CheckoutFacts, StripeEvent
 
@@ -12,19 +11,26 @@ CHECKOUT_EVENTS = {
     "checkout.session.async_payment_succeeded": Fulfilment.fulfil,
     "checkout.session.async_payment_failed": Fulfilment.record_failed,
 }
+AFTER_SALE_EVENTS = {
+    "charge.refunded": AfterSale.charge_refunded,
+    "charge.dispute.created": AfterSale.dispute_created,
+    "charge.dispute.closed": AfterSale.dispute_closed,
+}
 
 # The events `bull stripe webhook` subscribes the endpoint to.
-HANDLED_EVENTS = (*CHECKOUT_EVENTS,)
+HANDLED_EVENTS = (*CHECKOUT_EVENTS, *AFTER_SALE_EVENTS)
 
 
-def handle_event(event: StripeEvent, fulfilment: Fulfilment) -> Outcome:
-    """Apply one verified event. Unknown types and other stores' sessions are ignored.
+def handle_event(event: StripeEvent, fulfilment: Fulfilment, after_sale: AfterSale) -> Outcome:
+    """Apply one verified event. Unknown types and other stores' objects are ignored.
 
     Raises:
         BadRequest: the event's object is not what its type promises.
         Unavailable: the store failed; Stripe should retry.
     """
-    action: Callable[[Fulfilment, CheckoutFacts], Outcome] | None = CHECKOUT_EVENTS.get(event.type)
+    if event.type in AFTER_SALE_EVENTS:
+        return AFTER_SALE_EVENTS[event.type](after_sale, event.object, event.created)
+    action = CHECKOUT_EVENTS.get(event.type)
     if action is None:
         return Outcome("ignored", detail=f"event type {event.type} is not handled")
     facts = CheckoutFacts.from_session(event.object, sold_at=event.created)

@@ -162,3 +162,64 @@ def stripe_api(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator
         yield server.standin
     finally:
         server.stop()
+
+
+ADMIN_EMAIL = "admin@example.test"
+SELLER_PASSWORD = "Correct-Horse-42"
+
+
+def moto_jwks() -> dict[str, Any]:
+    """The public keys moto's Cognito signs every pool's tokens with."""
+    import gzip
+    from pathlib import Path
+
+    import moto.cognitoidp
+
+    path = Path(moto.cognitoidp.__file__).parent / "resources" / "jwks-public.json.gz"
+    return json.loads(gzip.decompress(path.read_bytes()))
+
+
+class Pool:
+    """A Cognito user pool in mock_aws with an admin and a plain user."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from chalicelib.auth import KeySet
+
+        self.cognito = boto3.client("cognito-idp", region_name=REGION)
+        made = resources.create_user_pool(self.cognito, "bull-test")
+        self.pool_id, self.client_id = made.pool_id, made.client_id
+        resources.add_user(self.cognito, self.pool_id, ADMIN_EMAIL, SELLER_PASSWORD)
+        resources.add_user(
+            self.cognito, self.pool_id, "helper@example.test", SELLER_PASSWORD, admin=False
+        )
+        monkeypatch.setenv("USER_POOL_ID", self.pool_id)
+        monkeypatch.setenv("USER_POOL_CLIENT_ID", self.client_id)
+        store.reset()
+        monkeypatch.setattr(
+            "chalicelib.store.KeySet", lambda fetch: KeySet(moto_jwks), raising=True
+        )
+
+    def tokens(self, email: str = ADMIN_EMAIL, client_id: str | None = None) -> dict[str, str]:
+        answer = self.cognito.initiate_auth(
+            ClientId=client_id or self.client_id,
+            AuthFlow="USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": email, "PASSWORD": SELLER_PASSWORD},
+        )
+        return answer["AuthenticationResult"]
+
+    def id_token(self, email: str = ADMIN_EMAIL) -> str:
+        return self.tokens(email)["IdToken"]
+
+    def headers(self, email: str = ADMIN_EMAIL) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.id_token(email)}"}
+
+
+@pytest.fixture
+def pool(aws: None, monkeypatch: pytest.MonkeyPatch) -> Pool:
+    return Pool(monkeypatch)
+
+
+@pytest.fixture
+def admin(pool: Pool) -> dict[str, str]:
+    """Headers that sign the request in as a store admin."""
+    return pool.headers()

@@ -1,0 +1,303 @@
+"""After the sale: refunds and disputes from Stripe, and the seller's actions on a purchase.
+
+Every change goes through `_change()`: read the purchase, decide the new state from it, and
+write purchase, link and (for refunds) the day's rollup in one transaction conditioned on the
+purchase being unchanged since the read. Deliveries that change nothing are no-ops, so
+duplicates and out-of-order events never apply twice; a concurrent change makes the write
+retry on fresh state.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.errors import Conflict, NotFound, Unavailable
+from chalicelib.fulfilment import LinkPolicy, Outcome, rollup_key, sale_day
+from chalicelib.mail import Mailer, Receipt
+from chalicelib.models import DailySales, DownloadLink, Purchase
+
+logger = logging.getLogger(__name__)
+
+ATTEMPTS = 4
+TERMINAL_LINK_STATES = ("refunded", "revoked")
+
+
+@dataclass
+class Change:
+    """What one event or action does to a purchase."""
+
+    purchase: dict[str, Any] = field(default_factory=dict)
+    link_state: str | None = None
+    link_reset: bool = False
+    refunded_delta: int = 0
+    new_link_version: int | None = None
+
+
+def _as_int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+class AfterSale:
+    """Refunds, disputes, and the seller's resend / reset / revoke."""
+
+    def __init__(
+        self,
+        links: LinkPolicy,
+        mailer: Mailer,
+        timezone: str,
+        connection_factory: Callable[[], Any],
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._links = links
+        self._mailer = mailer
+        self._timezone = timezone
+        self._connection = connection_factory
+        self._clock = clock
+
+    # -- Stripe events ------------------------------------------------------------------
+
+    def charge_refunded(self, charge: dict[str, Any], at: datetime) -> Outcome:
+        """Record the charge's cumulative `amount_refunded`; a full refund kills the link."""
+        refunded = _as_int(charge.get("amount_refunded"))
+        purchase = self._by_intent(charge.get("payment_intent"))
+        if purchase is None or refunded is None:
+            return Outcome("ignored", detail="not a charge of this store")
+
+        def decide(p: Purchase) -> Change | None:
+            already = int(p.refunded_cents or 0)
+            if refunded <= already or p.status != "paid":
+                return None
+            change = Change(
+                purchase={"refunded_cents": refunded}, refunded_delta=refunded - already
+            )
+            if charge.get("refunded") is True or refunded >= int(p.amount_cents):
+                change.link_state = "refunded"
+            return change
+
+        return self._change(purchase.session_id, decide, at, "refunded")
+
+    def dispute_created(self, dispute: dict[str, Any], at: datetime) -> Outcome:
+        """A dispute opened: downloads pause until it closes (unless it closed already)."""
+        purchase = self._by_intent(dispute.get("payment_intent"))
+        if purchase is None:
+            return Outcome("ignored", detail="not a charge of this store")
+
+        def decide(p: Purchase) -> Change | None:
+            if p.dispute_status is not None:
+                return None
+            state = "on_hold" if p.link_state == "active" else None
+            return Change(
+                purchase={"dispute_status": "open", "dispute_id": dispute.get("id")},
+                link_state=state,
+            )
+
+        return self._change(purchase.session_id, decide, at, "on_hold")
+
+    def dispute_closed(self, dispute: dict[str, Any], at: datetime) -> Outcome:
+        """A dispute closed: `won` restores the link, `lost` revokes it."""
+        status = dispute.get("status")
+        purchase = self._by_intent(dispute.get("payment_intent"))
+        if purchase is None or status not in ("won", "lost", "warning_closed"):
+            return Outcome("ignored", detail="not a closed dispute of this store")
+        won = status != "lost"
+
+        def decide(p: Purchase) -> Change | None:
+            if p.dispute_status in ("won", "lost"):
+                return None
+            change = Change(
+                purchase={
+                    "dispute_status": "won" if won else "lost",
+                    "dispute_id": dispute.get("id"),
+                }
+            )
+            if won and p.link_state == "on_hold":
+                change.link_state = "active"
+            elif not won and p.link_state not in TERMINAL_LINK_STATES:
+                change.link_state = "revoked"
+            return change
+
+        return self._change(purchase.session_id, decide, at, status)
+
+    # -- the seller's actions -------------------------------------------------------------
+
+    def revoke(self, session_id: str) -> Purchase:
+        """Turn the purchase's link off for good."""
+
+        def decide(p: Purchase) -> Change | None:
+            _require_link(p)
+            return None if p.link_state == "revoked" else Change(link_state="revoked")
+
+        self._change(session_id, decide, self._clock(), "revoked")
+        return self.get(session_id)
+
+    def reset(self, session_id: str) -> Purchase:
+        """Give the link its default downloads and expiry again."""
+
+        def decide(p: Purchase) -> Change:
+            _require_link(p)
+            return Change(link_reset=True)
+
+        self._change(session_id, decide, self._clock(), "reset")
+        return self.get(session_id)
+
+    def resend(self, session_id: str) -> Purchase:
+        """Mail a new link; the old one stops working at once.
+
+        Raises:
+            Conflict: the purchase has no email, or its link is refunded or revoked.
+        """
+
+        def decide(p: Purchase) -> Change:
+            _require_link(p)
+            if not p.email:
+                raise Conflict("This purchase has no email address to send to.")
+            if p.link_state in TERMINAL_LINK_STATES:
+                raise Conflict(f"This purchase's link is {p.link_state}; it cannot be resent.")
+            return Change(new_link_version=int(p.link_version) + 1)
+
+        self._change(session_id, decide, self._clock(), "resent")
+        purchase = self.get(session_id)
+        link = DownloadLink.get(purchase.token_hash, consistent_read=True)
+        self._mailer.send_receipt(
+            Receipt(
+                to=purchase.email,
+                product_name=purchase.product_name,
+                amount_cents=int(purchase.amount_cents),
+                currency=purchase.currency,
+                link=self._links.url(purchase.session_id, int(purchase.link_version)),
+                downloads=int(link.downloads_left),
+                expires_at=datetime.fromtimestamp(int(link.expires_at), UTC),
+                session_id=purchase.session_id,
+            )
+        )
+        return purchase
+
+    def get(self, session_id: str) -> Purchase:
+        """The purchase (consistent read). Raises NotFound or Unavailable."""
+        try:
+            return Purchase.get(session_id, consistent_read=True)
+        except DoesNotExist:
+            raise NotFound("No such purchase.") from None
+        except PynamoDBException as exc:
+            raise Unavailable("The store could not read the purchase.") from exc
+
+    # -- the mechanism --------------------------------------------------------------------
+
+    def _by_intent(self, intent: Any) -> Purchase | None:
+        if not isinstance(intent, str) or not intent.startswith("pi_"):
+            return None
+        try:
+            keys = list(Purchase.payment_intent_index.query(intent, limit=1))
+        except PynamoDBException as exc:
+            raise Unavailable("The store could not find the purchase.") from exc
+        return keys[0] if keys else None
+
+    def _change(
+        self,
+        session_id: str,
+        decide: Callable[[Purchase], Change | None],
+        at: datetime,
+        result: str,
+    ) -> Outcome:
+        for attempt in range(ATTEMPTS):
+            purchase = self.get(session_id)
+            change = decide(purchase)
+            if change is None:
+                return Outcome("duplicate", session_id)
+            try:
+                self._write(purchase, change, at)
+                return Outcome(result, session_id)
+            except TransactWriteError as exc:
+                codes = [r.code if r else None for r in exc.cancellation_reasons]
+                if attempt + 1 < ATTEMPTS and (
+                    "ConditionalCheckFailed" in codes or "TransactionConflict" in codes
+                ):
+                    time.sleep(0.05 * (attempt + 1))
+                    continue
+                raise Unavailable("The store could not record the change.") from exc
+            except PynamoDBException as exc:
+                raise Unavailable("The store could not record the change.") from exc
+        raise Unavailable("The store could not record the change.")
+
+    def _write(self, purchase: Purchase, change: Change, at: datetime) -> None:
+        now = self._clock()
+        actions = [Purchase.updated_at.set(now)]
+        actions += [getattr(Purchase, name).set(value) for name, value in change.purchase.items()]
+        if change.link_state:
+            actions.append(Purchase.link_state.set(change.link_state))
+        new_link: DownloadLink | None = None
+        if change.new_link_version is not None:
+            new_link = self._replacement_link(purchase, change.new_link_version, now)
+            actions += [
+                Purchase.link_version.set(change.new_link_version),
+                Purchase.token_hash.set(new_link.token_hash),
+            ]
+        unchanged = (
+            Purchase.updated_at == purchase.updated_at
+            if purchase.updated_at
+            else Purchase.updated_at.does_not_exist()
+        )
+        with TransactWrite(connection=self._connection()) as tx:
+            tx.update(purchase, actions=actions, condition=unchanged)
+            old_link = DownloadLink(purchase.token_hash) if purchase.token_hash else None
+            if new_link is not None and old_link is not None:
+                tx.save(new_link, condition=DownloadLink.token_hash.does_not_exist())
+                tx.update(old_link, actions=[DownloadLink.state.set("replaced")])
+            elif old_link is not None and (change.link_state or change.link_reset):
+                tx.update(
+                    old_link,
+                    actions=self._link_actions(change, now),
+                    condition=DownloadLink.token_hash.exists(),
+                )
+            if change.refunded_delta:
+                month, day_product = rollup_key(sale_day(at, self._timezone), purchase.product_id)
+                tx.update(
+                    DailySales(month, day_product),
+                    actions=[
+                        DailySales.refunded_cents.add(change.refunded_delta),
+                        DailySales.currency.set(purchase.currency),
+                    ],
+                )
+
+    def _link_actions(self, change: Change, now: datetime) -> list[Any]:
+        actions = []
+        if change.link_state:
+            actions.append(DownloadLink.state.set(change.link_state))
+        if change.link_reset:
+            expires = now + timedelta(days=self._links.ttl_days)
+            actions += [
+                DownloadLink.downloads_left.set(self._links.download_limit),
+                DownloadLink.expires_at.set(int(expires.timestamp())),
+            ]
+        return actions
+
+    def _replacement_link(self, purchase: Purchase, version: int, now: datetime) -> DownloadLink:
+        from chalicelib.delivery import hash_token
+
+        old = DownloadLink.get(purchase.token_hash, consistent_read=True)
+        return DownloadLink(
+            hash_token(self._links.token(purchase.session_id, version)),
+            session_id=purchase.session_id,
+            product_id=old.product_id,
+            product_name=old.product_name,
+            file_key=old.file_key,
+            filename=old.filename,
+            downloads_left=int(old.downloads_left),
+            expires_at=int(old.expires_at),
+            state=old.state,
+            log=list(old.log or []),
+            created_at=now,
+        )
+
+
+def _require_link(purchase: Purchase) -> None:
+    if purchase.status != "paid" or not purchase.token_hash:
+        raise Conflict("This purchase has not been paid, so it has no download link.")

@@ -1,0 +1,153 @@
+"""Sales reports from the daily rollups: per day (zero days included), totals, per product.
+
+A report reads the `DailySales` partitions of the months it covers with a sort-key range, so
+its cost grows with the days asked, never with the purchases stored.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pynamodb.exceptions import PynamoDBException
+
+from chalicelib.catalog import Catalog
+from chalicelib.errors import BadRequest, NotFound, Unavailable
+from chalicelib.models import DailySales
+
+DEFAULT_DAYS = 30
+MAX_DAYS = 366
+CSV_HEADER = ("date", "orders", "gross_cents", "refunded_cents", "net_cents")
+
+
+@dataclass(frozen=True)
+class DateRange:
+    start: date
+    end: date
+
+    @property
+    def days(self) -> list[date]:
+        return [self.start + timedelta(days=n) for n in range((self.end - self.start).days + 1)]
+
+    @property
+    def months(self) -> list[str]:
+        months, day = [], self.start.replace(day=1)
+        while day <= self.end:
+            months.append(day.strftime("%Y-%m"))
+            day = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+        return months
+
+
+def _parse_day(value: str, name: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise BadRequest(f"{name} must be a date like 2026-11-24", code="bad_date") from None
+
+
+def parse_range(
+    start: str | None, end: str | None, timezone: str, now: datetime | None = None
+) -> DateRange:
+    """The report's days: `from`/`to` as given, else the last 30 days in the store timezone.
+
+    Raises:
+        BadRequest: a malformed date, `from` after `to`, or more than 366 days.
+    """
+    today = (now or datetime.now(ZoneInfo("UTC"))).astimezone(ZoneInfo(timezone)).date()
+    last = _parse_day(end, "to") if end else today
+    first = _parse_day(start, "from") if start else last - timedelta(days=DEFAULT_DAYS - 1)
+    if first > last:
+        raise BadRequest("from must not be after to", code="bad_range")
+    if (last - first).days + 1 > MAX_DAYS:
+        raise BadRequest(f"a report covers at most {MAX_DAYS} days", code="bad_range")
+    return DateRange(first, last)
+
+
+class Reports:
+    """Builds sales reports from the rollups the fulfilment and refunds keep up to date."""
+
+    def __init__(
+        self, catalog: Catalog, timezone: str, currency: str, model: type[DailySales] = DailySales
+    ) -> None:
+        self._catalog = catalog
+        self._timezone = timezone
+        self._currency = currency
+        self._model = model
+
+    def sales(self, days: DateRange) -> dict[str, Any]:
+        """The report as the contract's JSON shape.
+
+        Raises:
+            Unavailable: DynamoDB failed.
+        """
+        per_day: dict[str, dict[str, int]] = {
+            d.isoformat(): {"orders": 0, "gross_cents": 0, "refunded_cents": 0} for d in days.days
+        }
+        per_product: dict[str, dict[str, int]] = defaultdict(
+            lambda: {"orders": 0, "gross_cents": 0}
+        )
+        for row in self._rows(days):
+            day, _, product_id = row.day_product.partition("#")
+            if day not in per_day:
+                continue
+            bucket = per_day[day]
+            bucket["orders"] += int(row.orders or 0)
+            bucket["gross_cents"] += int(row.gross_cents or 0)
+            bucket["refunded_cents"] += int(row.refunded_cents or 0)
+            per_product[product_id]["orders"] += int(row.orders or 0)
+            per_product[product_id]["gross_cents"] += int(row.gross_cents or 0)
+        rows = [
+            {"date": day, **values, "net_cents": values["gross_cents"] - values["refunded_cents"]}
+            for day, values in per_day.items()
+        ]
+        totals = {
+            key: sum(row[key] for row in rows)
+            for key in ("orders", "gross_cents", "refunded_cents", "net_cents")
+        }
+        products = [
+            {"id": product_id, "name": self._name(product_id), **values}
+            for product_id, values in sorted(
+                per_product.items(), key=lambda item: -item[1]["gross_cents"]
+            )
+        ]
+        return {
+            "from": days.start.isoformat(),
+            "to": days.end.isoformat(),
+            "timezone": self._timezone,
+            "currency": self._currency,
+            "days": rows,
+            "totals": totals,
+            "products": products,
+        }
+
+    def _rows(self, days: DateRange) -> list[DailySales]:
+        low, high = f"{days.start.isoformat()}#", f"{days.end.isoformat()}#\uffff"
+        try:
+            return [
+                row
+                for month in days.months
+                for row in self._model.query(month, self._model.day_product.between(low, high))
+            ]
+        except PynamoDBException as exc:
+            raise Unavailable("The store could not read its sales. Try again.") from exc
+
+    def _name(self, product_id: str) -> str:
+        try:
+            return self._catalog.get(product_id).name
+        except NotFound:
+            return product_id
+
+
+def as_csv(report: dict[str, Any]) -> str:
+    """The report's days as CSV, headed `date,orders,gross_cents,refunded_cents,net_cents`."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_HEADER)
+    for row in report["days"]:
+        writer.writerow([row[column] for column in CSV_HEADER])
+    return out.getvalue()
