@@ -1,0 +1,177 @@
+"""Sales reports: per day with zero days, totals, refunds, CSV, the store timezone."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import pytest
+
+from bull_chalice import resources
+from chalicelib import store
+from tests.conftest import checkout_session, deliver, stripe_event
+
+
+def _epoch(day: str, hhmm: str = "12:00") -> int:
+    return int(datetime.fromisoformat(f"{day}T{hhmm}:00+00:00").timestamp())
+
+
+def _sell(client, product_id, session, amount, day, hhmm="12:00", intent=None):
+    obj = checkout_session(
+        session_id=session,
+        product_id=product_id,
+        amount=amount,
+        payment_intent=intent or f"pi_{session}",
+    )
+    payload = stripe_event("checkout.session.completed", obj, created=_epoch(day, hhmm))
+    assert deliver(client, payload).status_code == 200
+
+
+def _refund(client, intent, amount, refunded_cents, day):
+    charge = {
+        "id": f"ch_{intent}",
+        "object": "charge",
+        "payment_intent": intent,
+        "amount": amount,
+        "amount_refunded": refunded_cents,
+        "refunded": refunded_cents >= amount,
+        "currency": "usd",
+    }
+    payload = stripe_event("charge.refunded", charge, created=_epoch(day, "15:00"))
+    assert deliver(client, payload).status_code == 200
+
+
+@pytest.fixture
+def sales(client, product, admin):
+    """19.99 on 2026-11-02, 5.00 on 2026-11-05, and the 19.99 fully refunded on 2026-11-06."""
+    cheap = resources.add_product(
+        store.get_catalog(),
+        boto3.client("s3", region_name="us-east-1"),
+        store.settings(),
+        name="Sticker pack",
+        price_cents=500,
+        filename="stickers.zip",
+        content=b"zip",
+    )
+    _sell(client, product.id, "cs_test_big", 1999, "2026-11-02")
+    _sell(client, cheap.id, "cs_test_small", 500, "2026-11-05")
+    _refund(client, "pi_cs_test_big", 1999, 1999, "2026-11-06")
+    return product, cheap
+
+
+def _report(client, admin, query):
+    response = client.http.get(f"/reports?{query}", headers=admin)
+    assert response.status_code == 200, response.body
+    return json.loads(response.body)
+
+
+def test_thirty_day_report_shows_each_sale_and_the_refund_on_its_day(client, admin, sales):
+    report = _report(client, admin, "from=2026-10-15&to=2026-11-13")
+    days = {d["date"]: d for d in report["days"]}
+    assert len(report["days"]) == 30
+    assert days["2026-11-02"] == {
+        "date": "2026-11-02",
+        "orders": 1,
+        "gross_cents": 1999,
+        "refunded_cents": 0,
+        "net_cents": 1999,
+    }
+    assert days["2026-11-05"] == {
+        "date": "2026-11-05",
+        "orders": 1,
+        "gross_cents": 500,
+        "refunded_cents": 0,
+        "net_cents": 500,
+    }
+    assert days["2026-11-06"] == {
+        "date": "2026-11-06",
+        "orders": 0,
+        "gross_cents": 0,
+        "refunded_cents": 1999,
+        "net_cents": -1999,
+    }
+    quiet = [
+        d for d in report["days"] if d["date"] not in ("2026-11-02", "2026-11-05", "2026-11-06")
+    ]
+    assert all(d["orders"] == d["gross_cents"] == d["refunded_cents"] == 0 for d in quiet)
+    assert report["totals"] == {
+        "orders": 2,
+        "gross_cents": 2499,
+        "refunded_cents": 1999,
+        "net_cents": 500,
+    }
+    assert report["currency"] == "usd" and report["timezone"] == "UTC"
+
+
+def test_report_lists_sales_per_product(client, admin, sales):
+    big, cheap = sales
+    report = _report(client, admin, "from=2026-11-01&to=2026-11-30")
+    assert report["products"] == [
+        {"id": big.id, "name": "The Bull Handbook", "orders": 1, "gross_cents": 1999},
+        {"id": cheap.id, "name": "Sticker pack", "orders": 1, "gross_cents": 500},
+    ]
+
+
+def test_csv_report_has_the_same_figures(client, admin, sales):
+    response = client.http.get("/reports?from=2026-11-01&to=2026-11-07&format=csv", headers=admin)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/csv")
+    lines = response.body.decode().splitlines()
+    assert lines[0] == "date,orders,gross_cents,refunded_cents,net_cents"
+    assert len(lines) == 8
+    assert "2026-11-02,1,1999,0,1999" in lines
+    assert "2026-11-05,1,500,0,500" in lines
+    assert "2026-11-06,0,0,1999,-1999" in lines
+    assert "2026-11-07,0,0,0,0" in lines
+
+
+def test_accept_text_csv_also_gives_csv(client, admin, sales):
+    response = client.http.get(
+        "/reports?from=2026-11-01&to=2026-11-02", headers={**admin, "Accept": "text/csv"}
+    )
+    assert response.body.decode().splitlines()[-1] == "2026-11-02,1,1999,0,1999"
+
+
+def test_default_report_is_the_last_thirty_days_ending_today(client, admin, aws):
+    report = _report(client, admin, "")
+    today = datetime.now(UTC).date()
+    assert report["to"] == today.isoformat()
+    assert report["from"] == (today - timedelta(days=29)).isoformat()
+
+
+def test_report_spanning_a_year_boundary_reads_every_month(client, product, admin):
+    _sell(client, product.id, "cs_test_dec", 1999, "2025-12-31")
+    _sell(client, product.id, "cs_test_jan", 1999, "2026-01-01")
+    report = _report(client, admin, "from=2025-12-01&to=2026-01-31")
+    assert report["totals"]["orders"] == 2 and len(report["days"]) == 62
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "from=2026-13-01",
+        "from=yesterday",
+        "to=2026-02-30",
+        "from=2026-11-10&to=2026-11-01",
+        "from=2025-01-01&to=2026-01-03",
+        "format=xml",
+    ],
+    ids=["month-13", "word", "feb-30", "reversed", "over-366-days", "bad-format"],
+)
+def test_bad_report_query_is_400(client, admin, aws, query):
+    response = client.http.get(f"/reports?{query}", headers=admin)
+    assert response.status_code == 400
+    assert json.loads(response.body)["error"]["message"]
+
+
+def test_sale_at_2330_utc_lands_on_the_next_day_in_tokyo(client, product, admin, monkeypatch):
+    monkeypatch.setenv("REPORT_TIMEZONE", "Asia/Tokyo")
+    store.reset()
+    _sell(client, product.id, "cs_test_late", 1999, "2026-11-02", "23:30")
+    report = _report(client, admin, "from=2026-11-02&to=2026-11-03")
+    assert report["timezone"] == "Asia/Tokyo"
+    assert [(d["date"], d["orders"]) for d in report["days"]] == [
+        ("2026-11-02", 0),
+        ("2026-11-03", 1),
+    ]
