@@ -1,0 +1,111 @@
+"""The whole story in headless Chromium against the local stack: buy, pay, open the emailed
+link, download; an admin signs in, sees the sale, refunds it; the link then answers 410."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+
+from bull_chalice.local import demo_file
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+SCREENSHOT = os.environ.get("BULL_SCREENSHOT") == "1"  # refreshes docs/dashboard.png
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if CHROMIUM is None:
+        pytest.skip("Debian's chromium is not installed (make test installs it as root)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def _dollars(cents: int) -> str:
+    return f"${cents / 100:,.2f}"
+
+
+def test_buy_download_then_admin_sees_and_refunds_the_sale(stack, buyer, browser, tmp_path):
+    email = f"browser-{uuid.uuid4().hex[:8]}@example.com"
+    page = browser.new_page(accept_downloads=True, viewport={"width": 1280, "height": 900})
+
+    # The buyer finds the product, pays on the Stripe stand-in, and lands on the thanks page.
+    page.goto(f"{stack.api_url}/")
+    card = page.locator(f'[data-product-id="{stack.demo_product_id}"]')
+    assert "$19.99" in card.inner_text()
+    card.locator('input[name="email"]').fill(email)
+    card.locator("button", has_text="Buy").click()
+    page.wait_for_url(f"{stack.stripe_api_url}/pay/**")
+    page.click("#pay-button")
+    page.wait_for_url(f"{stack.api_url}/thanks?session_id=*")
+    assert "Thank you" in page.inner_text("h1")
+
+    # The emailed link opens the landing page; Download delivers the exact file.
+    link = buyer.receipt_for(email)["link"]
+    page.goto(link)
+    assert "5 downloads left" in page.inner_text("#downloads-left")
+    with page.expect_download() as download_info:
+        page.click("#download-button")
+    saved = tmp_path / "file.pdf"
+    download_info.value.save_as(saved)
+    assert saved.read_bytes() == demo_file()
+    assert download_info.value.suggested_filename == "bull-demo-guide.pdf"
+
+    # The admin signs in and sees today's sale in the chart and the totals.
+    admin = browser.new_page(viewport={"width": 1280, "height": 1000})
+    admin.goto(f"{stack.api_url}/admin")
+    admin.fill("#signin-email", stack.admin_email)
+    admin.fill("#signin-password", stack.admin_password)
+    admin.click("#signin-button")
+    admin.wait_for_selector('#chart svg rect.bar:not([data-gross="0"])')
+    gross = admin.eval_on_selector_all(
+        "#chart rect.bar", "bars => bars.map(b => Number(b.dataset.gross))"
+    )
+    assert gross[-1] >= 1999  # today's bar: this sale (and any other test's)
+    assert admin.inner_text("#totals-gross") == _dollars(sum(gross))
+    row = admin.locator(f"#purchases tr:has-text('{email}')")
+    row.wait_for()
+    if SCREENSHOT:
+        DOCS.mkdir(exist_ok=True)
+        admin.screenshot(path=str(DOCS / "dashboard.png"), full_page=True)
+
+    # Refund from the dashboard: Stripe (stand-in) sends charge.refunded; the link dies.
+    row.locator("button", has_text="Open").click()
+    admin.wait_for_selector("#action-refund")
+    admin.on("dialog", lambda dialog: dialog.accept())
+    admin.click("#action-refund")
+    admin.wait_for_function(
+        "() => document.querySelector('#detail') && "
+        "document.querySelector('#detail').innerText.includes('refunded')"
+    )
+    gone = requests.post(link, allow_redirects=False, timeout=10)
+    assert gone.status_code == 410 and "refunded" in gone.text
+    admin.wait_for_function(
+        "() => document.querySelector('#totals-refunded').innerText !== '$0.00'"
+    )
+    refunded = admin.eval_on_selector_all("#chart rect.refund", "bars => bars.length")
+    assert refunded == 1
