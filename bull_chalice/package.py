@@ -1,0 +1,59 @@
+"""Building and measuring the Lambda deployment artifact (`chalice package`)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ZIP_LIMIT = 50 * 1024 * 1024  # Lambda: direct upload of a zipped package
+UNZIPPED_LIMIT = 250 * 1024 * 1024  # Lambda: function and layers, unzipped
+
+
+@dataclass(frozen=True)
+class PackageSize:
+    zipped: int
+    unzipped: int
+    largest: list[tuple[str, int]]
+
+    def report(self) -> str:
+        mb = 1024 * 1024
+        lines = [
+            f"zipped   {self.zipped / mb:6.1f} MB of {ZIP_LIMIT / mb:.0f} MB "
+            f"({self.zipped / ZIP_LIMIT:.0%})",
+            f"unzipped {self.unzipped / mb:6.1f} MB of {UNZIPPED_LIMIT / mb:.0f} MB "
+            f"({self.unzipped / UNZIPPED_LIMIT:.0%})",
+            "largest: " + ", ".join(f"{name} {size / mb:.1f} MB" for name, size in self.largest),
+        ]
+        return "\n".join(lines)
+
+
+def build(out_dir: Path, stage: str = "dev") -> Path:
+    """Run `chalice package` for `stage` into `out_dir`; the deployment zip's path."""
+    chalice = Path(sys.executable).with_name("chalice")
+    env = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}
+    subprocess.run(
+        [str(chalice), "package", "--stage", stage, str(out_dir)],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    return out_dir / "deployment.zip"
+
+
+def measure(zip_path: Path, top: int = 5) -> PackageSize:
+    with zipfile.ZipFile(zip_path) as archive:
+        sizes: Counter[str] = Counter()
+        for item in archive.infolist():
+            sizes[item.filename.split("/")[0]] += item.file_size
+    return PackageSize(
+        zipped=zip_path.stat().st_size,
+        unzipped=sum(sizes.values()),
+        largest=sizes.most_common(top),
+    )
