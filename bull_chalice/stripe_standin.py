@@ -70,6 +70,7 @@ class StandIn:
     sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
     charges: dict[str, dict[str, Any]] = field(default_factory=dict)
     deliveries: list[dict[str, Any]] = field(default_factory=list)
+    endpoints: dict[str, dict[str, Any]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     # -- API ----------------------------------------------------------------------------
@@ -140,6 +141,29 @@ class StandIn:
         }
         self.deliver("charge.refunded", dict(charge))
         return _json(refund)
+
+    def webhook_endpoints(self, method: str, endpoint_id: str | None, params: dict) -> Response:
+        """List, create and update webhook endpoints (what `bull stripe webhook` calls)."""
+        if endpoint_id is None and method == "GET":
+            data = list(self.endpoints.values())
+            return _json(
+                {"object": "list", "data": data, "has_more": False, "url": "/v1/webhook_endpoints"}
+            )
+        if endpoint_id is None and method == "POST":
+            endpoint = {
+                "id": "we_" + secrets.token_hex(12),
+                "object": "webhook_endpoint",
+                "url": params.get("url"),
+                "enabled_events": params.get("enabled_events"),
+            }
+            self.endpoints[endpoint["id"]] = endpoint
+            return _json({**endpoint, "secret": "whsec_" + secrets.token_hex(16)})
+        endpoint = self.endpoints.get(endpoint_id or "")
+        if endpoint is None:
+            return _error(404, f"No such webhook endpoint: '{endpoint_id}'", "resource_missing")
+        if method == "POST":
+            endpoint.update({k: v for k, v in params.items() if k in ("enabled_events", "url")})
+        return _json(endpoint)
 
     # -- the pay page -------------------------------------------------------------------
 
@@ -273,6 +297,8 @@ class StandIn:
             return self.create_session(params)
         if match := re.fullmatch(r"/v1/checkout/sessions/([^/]+)", path):
             return self.retrieve_session(match.group(1))
+        if match := re.fullmatch(r"/v1/webhook_endpoints(?:/([^/]+))?", path):
+            return self.webhook_endpoints(method, match.group(1), params)
         if path == "/v1/refunds" and method == "POST":
             return self.create_refund(params)
         if match := re.fullmatch(r"/pay/([^/]+)/refund", path):

@@ -180,4 +180,4 @@ def test_local_json_has_the_contract_keys_and_urls_without_trailing_slash(local_
     assert set(state) == CONTRACT_KEYS
     assert all(not state[k].endswith("/") for k in ("api_url", "moto_url", "stripe_api_url"))
     products = requests.get(f"{state['api_url']}/products", timeout=10).json()["products"]
-    assert [p["id"] for p in products] == [state["demo_product_id"]]
+    assert state["demo_product_id"] in [p["id"] for p in products]
