@@ -122,7 +122,8 @@ def stripe_webhook() -> Response:
     """200 `{"received": true, "result": ...}` for handled and ignored events.
 
     Raises BadRequest (400) for a missing or bad signature or a body that is not an event
-    (nothing written), Unavailable (503) when the store failed so that Stripe retries.
+    (nothing written), Conflict (409) for a refund of ours whose checkout has not arrived yet,
+    Unavailable (503) when the store failed; Stripe redelivers after a 409 or 5xx.
     """
     request = app.current_request
     event = verify_event(

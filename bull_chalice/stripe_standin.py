@@ -104,6 +104,7 @@ class StandIn:
             "cancel_url": params.get("cancel_url"),
             "url": f"{self.base_url}/pay/{session_id}",
             "_product_name": (price.get("product_data") or {}).get("name", "Your purchase"),
+            "_intent_metadata": (params.get("payment_intent_data") or {}).get("metadata") or {},
         }
         with self.lock:
             self.sessions[session_id] = session
@@ -226,6 +227,8 @@ class StandIn:
                     "payment_intent": intent,
                     "refunded": False,
                     "paid": True,
+                    # Stripe copies the PaymentIntent's metadata onto the charge it creates.
+                    "metadata": dict(session.get("_intent_metadata") or {}),
                 }
         if first:
             self.deliver("checkout.session.completed", self._public(session))

@@ -68,6 +68,11 @@ class AfterSale:
         """Record the charge's cumulative `amount_refunded`; a full refund kills the link."""
         refunded = _as_int(charge.get("amount_refunded"))
         purchase = self._by_intent(charge.get("payment_intent"))
+        if purchase is None and _ours(charge) and refunded is not None:
+            # Stripe copies the PaymentIntent's metadata (set at checkout) onto the charge: this
+            # refund is ours but its checkout event has not arrived yet. A 409 makes Stripe
+            # deliver it again later, after the purchase exists.
+            raise Conflict("The purchase is not recorded yet; retry later.", code="not_yet")
         if purchase is None or refunded is None:
             return Outcome("ignored", detail="not a charge of this store")
 
@@ -296,6 +301,11 @@ class AfterSale:
             log=list(old.log or []),
             created_at=now,
         )
+
+
+def _ours(charge: dict[str, Any]) -> bool:
+    metadata = charge.get("metadata")
+    return isinstance(metadata, dict) and bool(metadata.get("product_id"))
 
 
 def _require_link(purchase: Purchase) -> None:

@@ -128,3 +128,14 @@ def test_any_order_of_refunds_and_dispute_events_ends_in_the_same_state(
     assert (refunded, rollup, dispute) == (1999, 1999, "won")
     assert purchase_link == link_state == "refunded"
     assert len(sent_emails()) == 1
+
+
+def test_refund_of_ours_arriving_before_its_checkout_is_409_so_stripe_retries(client, product):
+    early = stripe_event(
+        "charge.refunded", {**_charge(1999), "metadata": {"product_id": product.id}}
+    )
+    assert deliver(client, early).status_code == 409
+    assert list(Purchase.scan()) == []
+    _send(client, product, "completed")
+    assert deliver(client, early).status_code == 200
+    assert _state()[:3] == (1999, "refunded", "refunded")
