@@ -77,6 +77,7 @@ class AfterSale:
             return Outcome("ignored", detail="not a charge of this store")
 
         def decide(p: Purchase) -> Change | None:
+            _require_settled(p)
             already = int(p.refunded_cents or 0)
             if refunded <= already or p.status != "paid":
                 return None
@@ -91,11 +92,12 @@ class AfterSale:
 
     def dispute_created(self, dispute: dict[str, Any], at: datetime) -> Outcome:
         """A dispute opened: downloads pause until it closes (unless it closed already)."""
-        purchase = self._by_intent(dispute.get("payment_intent"))
+        purchase = self._dispute_purchase(dispute)
         if purchase is None:
             return Outcome("ignored", detail="not a charge of this store")
 
         def decide(p: Purchase) -> Change | None:
+            _require_settled(p)
             if p.dispute_status is not None:
                 return None
             state = "on_hold" if p.link_state == "active" else None
@@ -109,12 +111,15 @@ class AfterSale:
     def dispute_closed(self, dispute: dict[str, Any], at: datetime) -> Outcome:
         """A dispute closed: `won` restores the link, `lost` revokes it."""
         status = dispute.get("status")
-        purchase = self._by_intent(dispute.get("payment_intent"))
-        if purchase is None or status not in ("won", "lost", "warning_closed"):
+        if status not in ("won", "lost", "warning_closed"):
+            return Outcome("ignored", detail="not a closed dispute")
+        purchase = self._dispute_purchase(dispute)
+        if purchase is None:
             return Outcome("ignored", detail="not a closed dispute of this store")
         won = status != "lost"
 
         def decide(p: Purchase) -> Change | None:
+            _require_settled(p)
             if p.dispute_status in ("won", "lost"):
                 return None
             change = Change(
@@ -195,6 +200,16 @@ class AfterSale:
             raise Unavailable("The store could not read the purchase.") from exc
 
     # -- the mechanism --------------------------------------------------------------------
+
+    def _dispute_purchase(self, dispute: dict[str, Any]) -> Purchase | None:
+        """The disputed purchase. A dispute names no product, so one whose payment is unknown
+        may be ours with its checkout event still on the way: answer 409 so Stripe redelivers
+        it (for a shared Stripe account this retries other sellers' disputes for a while)."""
+        intent = dispute.get("payment_intent")
+        purchase = self._by_intent(intent)
+        if purchase is None and isinstance(intent, str) and intent.startswith("pi_"):
+            raise Conflict("The purchase is not recorded yet; retry later.", code="not_yet")
+        return purchase
 
     def _by_intent(self, intent: Any) -> Purchase | None:
         if not isinstance(intent, str) or not intent.startswith("pi_"):
@@ -301,6 +316,13 @@ class AfterSale:
             log=list(old.log or []),
             created_at=now,
         )
+
+
+def _require_settled(purchase: Purchase) -> None:
+    """A refund or dispute can only follow a payment: while ours is still pending, its
+    success event is on the way, so ask Stripe to redeliver this one later (409)."""
+    if purchase.status == "pending":
+        raise Conflict("The payment is not recorded as settled yet; retry later.", code="not_yet")
 
 
 def _ours(charge: dict[str, Any]) -> bool:

@@ -1,0 +1,123 @@
+"""Fault injection: DynamoDB throttled or down at each write, SES down, S3 presign failing.
+The answer is a 5xx (webhook) or a clear page (download), nothing is half-written, and a retry
+finishes with exactly one purchase and one receipt."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from botocore.exceptions import ClientError
+from pynamodb.connection.base import Connection
+
+from chalicelib import aws, store
+from chalicelib.models import DailySales, DownloadLink, Purchase
+from tests.conftest import checkout_session, deliver, sent_emails, stripe_event
+
+
+class Outage:
+    """Makes the Nth DynamoDB call of one operation fail, as throttling or a 500."""
+
+    def __init__(
+        self, monkeypatch, operation, nth=1, code="ProvisionedThroughputExceededException"
+    ):
+        self.operation, self.nth, self.code, self.seen = operation, nth, code, 0
+        real = Connection._make_api_call
+        outage = self
+
+        def failing(conn, operation_name, operation_kwargs):
+            if operation_name == outage.operation:
+                outage.seen += 1
+                if outage.seen == outage.nth:
+                    raise ClientError(
+                        {"Error": {"Code": outage.code, "Message": "injected"}}, operation_name
+                    )
+            return real(conn, operation_name, operation_kwargs)
+
+        monkeypatch.setattr(Connection, "_make_api_call", failing)
+
+
+def _payload(product):
+    return stripe_event("checkout.session.completed", checkout_session(product_id=product.id))
+
+
+def _counts():
+    orders = sum(r.orders for r in DailySales.scan())
+    return len(list(Purchase.scan())), len(list(DownloadLink.scan())), orders, len(sent_emails())
+
+
+@pytest.mark.parametrize("code", ["ProvisionedThroughputExceededException", "InternalServerError"])
+@pytest.mark.parametrize("operation", ["GetItem", "TransactWriteItems"])
+def test_dynamodb_failure_before_the_purchase_is_written_leaves_nothing(
+    client, product, monkeypatch, operation, code
+):
+    store.get_catalog()._cache.clear()
+    Outage(monkeypatch, operation, code=code)
+    failed = deliver(client, _payload(product))
+    assert failed.status_code == 503
+    assert b"injected" not in failed.body and b"Traceback" not in failed.body
+    assert _counts() == (0, 0, 0, 0)
+    assert deliver(client, _payload(product)).status_code == 200
+    assert _counts() == (1, 1, 1, 1)
+
+
+def test_failure_recording_the_sent_receipt_never_sends_a_second_one(client, product, monkeypatch):
+    Outage(monkeypatch, "UpdateItem", nth=1)
+    assert deliver(client, _payload(product)).status_code == 503
+    assert _counts() == (1, 1, 1, 1)
+    for _ in range(3):
+        assert deliver(client, _payload(product)).status_code == 200
+    assert _counts() == (1, 1, 1, 1)
+
+
+def test_ses_throttled_then_retry_sends_exactly_one_receipt(client, product, monkeypatch):
+    ses = aws.ses_client()
+    real = ses.send_email
+    calls = {"n": 0}
+
+    def throttled(**kwargs):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise ClientError(
+                {"Error": {"Code": "Throttling", "Message": "Maximum sending rate"}}, "SendEmail"
+            )
+        return real(**kwargs)
+
+    monkeypatch.setattr(ses, "send_email", throttled)
+    assert deliver(client, _payload(product)).status_code == 503
+    assert _counts() == (1, 1, 1, 0)
+    assert deliver(client, _payload(product)).status_code == 200
+    assert deliver(client, _payload(product)).status_code == 200
+    assert _counts() == (1, 1, 1, 1)
+
+
+@pytest.fixture
+def token(client, product):
+    deliver(client, _payload(product))
+    return re.search(r"/download/([\w-]{43})", sent_emails()[0].body).group(1)
+
+
+def _left():
+    return next(iter(DownloadLink.scan())).downloads_left
+
+
+def test_dynamodb_down_on_download_is_a_clear_page_and_takes_nothing(client, token, monkeypatch):
+    Outage(monkeypatch, "UpdateItem", code="InternalServerError")
+    page = client.http.post(f"/download/{token}")
+    assert page.status_code == 503
+    assert "Try again" in page.body.decode() and "InternalServerError" not in page.body.decode()
+    assert _left() == 5
+
+
+def test_presign_failure_gives_the_download_back(client, token, monkeypatch):
+    def broken(*args, **kwargs):
+        raise ClientError(
+            {"Error": {"Code": "ExpiredToken", "Message": "session expired"}}, "GetObject"
+        )
+
+    with monkeypatch.context() as patch:
+        patch.setattr(store.get_downloads(), "presign", broken)
+        page = client.http.post(f"/download/{token}")
+    assert page.status_code == 503 and "ExpiredToken" not in page.body.decode()
+    assert _left() == 5
+    assert client.http.post(f"/download/{token}").status_code == 303
