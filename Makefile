@@ -36,7 +36,7 @@ format: install
 	$(BIN)/ruff format .
 
 test: install chromium lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 bench: install
 	$(BIN)/python -m bench

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import functools
 
+from pynamodb.connection import Connection
+
 from chalicelib import aws, config
 from chalicelib.after_sale import AfterSale
 from chalicelib.auth import KeySet, TokenVerifier, fetch_jwks
@@ -30,6 +32,12 @@ def _bound() -> config.Settings:
 def settings() -> config.Settings:
     """The stage's settings, with the models bound to its tables."""
     return _bound()
+
+
+@functools.cache
+def _transactions() -> Connection:
+    # One connection (and botocore client) per container: building a client costs ~50 ms.
+    return transaction_connection(_bound())
 
 
 @functools.cache
@@ -63,7 +71,7 @@ def get_fulfilment() -> Fulfilment:
         mailer=get_mailer(),
         links=get_link_policy(),
         timezone=s.report_timezone,
-        connection_factory=lambda: transaction_connection(s),
+        connection_factory=_transactions,
     )
 
 
@@ -86,7 +94,7 @@ def get_after_sale() -> AfterSale:
         links=get_link_policy(),
         mailer=get_mailer(),
         timezone=s.report_timezone,
-        connection_factory=lambda: transaction_connection(s),
+        connection_factory=_transactions,
     )
 
 
@@ -109,6 +117,7 @@ def webhook_secret() -> str:
 
 _GETTERS = (
     _bound,
+    _transactions,
     get_catalog,
     get_link_policy,
     get_mailer,

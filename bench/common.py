@@ -1,0 +1,82 @@
+"""Shared helpers: a moto server on a free port, timing, and printing a ratio beside its target."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import requests
+
+from bull_chalice.local import free_port
+
+RESULTS: list[tuple[str, float, float, str]] = []
+
+
+def report(name: str, ratio: float, target: float, detail: str = "") -> None:
+    verdict = "ok" if ratio <= target else "MISSED"
+    RESULTS.append((name, ratio, target, detail))
+    print(f"{name:<46} {ratio:6.2f}x   target <= {target:.2f}x   {verdict}   {detail}", flush=True)
+
+
+def alternate(a: Callable[[], None], b: Callable[[], None], rounds: int) -> tuple[float, float]:
+    """Median seconds of `a` and of `b`, run alternately so drift hits both alike."""
+    times_a, times_b = [], []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        a()
+        times_a.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        b()
+        times_b.append(time.perf_counter() - start)
+    return statistics.median(times_a), statistics.median(times_b)
+
+
+@contextmanager
+def moto_server() -> Iterator[str]:
+    """A moto server on 127.0.0.1 for the duration; stopped by its PID."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                requests.get(f"{url}/moto-api/", timeout=1)
+                break
+            except requests.RequestException:
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def bench_env(moto_url: str) -> dict[str, str]:
+    return {
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": moto_url,
+        "BULL_STAGE": "bench",
+        "SITE_URL": "http://127.0.0.1:1",
+        "SENDER_EMAIL": "store@example.com",
+        "STRIPE_SECRET_KEY": "sk_test_bench",
+        "STRIPE_WEBHOOK_SECRET": "whsec_bench_" + "0" * 20,
+        "LINK_SIGNING_KEY": "bench-link-key-" + "0" * 20,
+    }
+
+
+def use_env(env: dict[str, str]) -> None:
+    os.environ.update(env)
+    from chalicelib import store
+
+    store.reset()
