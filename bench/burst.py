@@ -3,7 +3,6 @@ the local stack over HTTP."""
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -14,30 +13,8 @@ import boto3
 import requests
 import stripe
 
+from bench.common import checkout_event
 from bull_chalice.local import LocalStack, free_port
-
-
-def _payload(session_id: str, product_id: str) -> str:
-    return json.dumps(
-        {
-            "id": f"evt_{session_id}",
-            "object": "event",
-            "type": "checkout.session.completed",
-            "created": int(time.time()),
-            "data": {
-                "object": {
-                    "id": session_id,
-                    "object": "checkout.session",
-                    "amount_total": 1999,
-                    "currency": "usd",
-                    "customer_details": {"email": f"{session_id}@example.com"},
-                    "metadata": {"product_id": product_id},
-                    "payment_intent": f"pi_{session_id}",
-                    "payment_status": "paid",
-                }
-            },
-        }
-    )
 
 
 def run(sessions: int = 100, deliveries: int = 500, threads: int = 16) -> None:
@@ -56,7 +33,9 @@ def run(sessions: int = 100, deliveries: int = 500, threads: int = 16) -> None:
             url = f"{state.api_url}/webhooks/stripe"
 
             def send(session_id: str) -> int:
-                body = _payload(session_id, state.demo_product_id)
+                body = checkout_event(
+                    session_id, state.demo_product_id, f"{session_id}@example.com"
+                )
                 header = stripe.WebhookSignature.generate_signature_header(
                     body, state.webhook_secret
                 )

@@ -59,6 +59,31 @@ def moto_server() -> Iterator[str]:
         process.wait(timeout=10)
 
 
+def checkout_event(session_id: str, product_id: str, email: str) -> str:
+    """A paid `checkout.session.completed` event as Stripe sends it (JSON text)."""
+    import json
+
+    session = {
+        "id": session_id,
+        "object": "checkout.session",
+        "amount_total": 1999,
+        "currency": "usd",
+        "customer_details": {"email": email},
+        "metadata": {"product_id": product_id},
+        "payment_intent": f"pi_{session_id}",
+        "payment_status": "paid",
+    }
+    return json.dumps(
+        {
+            "id": f"evt_{session_id}",
+            "object": "event",
+            "type": "checkout.session.completed",
+            "created": int(time.time()),
+            "data": {"object": session},
+        }
+    )
+
+
 def bench_env(moto_url: str) -> dict[str, str]:
     return {
         "AWS_ACCESS_KEY_ID": "bench",

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 import boto3
 import stripe
 
-from bench.common import alternate, bench_env, moto_server, report, use_env
+from bench.common import alternate, bench_env, checkout_event, moto_server, report, use_env
 from chalicelib.delivery import hash_token
 
 
@@ -45,28 +45,7 @@ def _signed(payload: bytes, secret: str) -> dict[str, str]:
 
 
 def _event(product_id: str, session_id: str) -> bytes:
-    import json
-
-    return json.dumps(
-        {
-            "id": f"evt_{session_id}",
-            "object": "event",
-            "type": "checkout.session.completed",
-            "created": int(time.time()),
-            "data": {
-                "object": {
-                    "id": session_id,
-                    "object": "checkout.session",
-                    "amount_total": 1999,
-                    "currency": "usd",
-                    "customer_details": {"email": "bench@example.com"},
-                    "metadata": {"product_id": product_id},
-                    "payment_intent": f"pi_{session_id}",
-                    "payment_status": "paid",
-                }
-            },
-        }
-    ).encode()
+    return checkout_event(session_id, product_id, "bench@example.com").encode()
 
 
 @contextmanager

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteError
+from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.errors import Conflict, NotFound, Unavailable
-from chalicelib.fulfilment import LinkPolicy, Outcome, rollup_key, sale_day
+from chalicelib.errors import Conflict, Unavailable
+from chalicelib.fulfilment import LinkPolicy, Outcome, load_purchase, rollup_key, sale_day
 from chalicelib.mail import Mailer, Receipt
 from chalicelib.models import DailySales, DownloadLink, Purchase
 
@@ -192,12 +192,7 @@ class AfterSale:
 
     def get(self, session_id: str) -> Purchase:
         """The purchase (consistent read). Raises NotFound or Unavailable."""
-        try:
-            return Purchase.get(session_id, consistent_read=True)
-        except DoesNotExist:
-            raise NotFound("No such purchase.") from None
-        except PynamoDBException as exc:
-            raise Unavailable("The store could not read the purchase.") from exc
+        return load_purchase(session_id)
 
     # -- the mechanism --------------------------------------------------------------------
 

@@ -105,33 +105,25 @@ class Fulfilment:
 
     def record_pending(self, facts: CheckoutFacts) -> Outcome:
         """Remember an unpaid session (an async payment is on its way); send nothing."""
-        product = self._product(facts)
-        if product is None:
-            return Outcome("ignored", facts.session_id, "unknown product")
-        purchase = self._purchase(facts, product, status="pending")
-        try:
-            purchase.save(condition=Purchase.session_id.does_not_exist())
-        except PynamoDBException as exc:
-            if _condition_failed(exc):
-                return Outcome("duplicate", facts.session_id)
-            raise Unavailable("The store could not record the purchase.") from exc
-        return Outcome("pending", facts.session_id)
+        return self._record_unpaid(facts, "pending", Purchase.session_id.does_not_exist())
 
     def record_failed(self, facts: CheckoutFacts) -> Outcome:
         """`checkout.session.async_payment_failed`: mark a pending purchase failed."""
+        still_open = Purchase.session_id.does_not_exist() | (Purchase.status == "pending")
+        return self._record_unpaid(facts, "failed", still_open)
+
+    def _record_unpaid(self, facts: CheckoutFacts, status: str, condition) -> Outcome:
         product = self._product(facts)
         if product is None:
             return Outcome("ignored", facts.session_id, "unknown product")
-        purchase = self._purchase(facts, product, status="failed")
+        purchase = self._purchase(facts, product, status=status)
         try:
-            purchase.save(
-                condition=Purchase.session_id.does_not_exist() | (Purchase.status == "pending")
-            )
+            purchase.save(condition=condition)
         except PynamoDBException as exc:
             if _condition_failed(exc):
                 return Outcome("duplicate", facts.session_id)
             raise Unavailable("The store could not record the purchase.") from exc
-        return Outcome("failed", facts.session_id)
+        return Outcome(status, facts.session_id)
 
     def fulfil(self, facts: CheckoutFacts) -> Outcome:
         """Record the paid purchase, its link and the rollup together, then send the receipt.
@@ -186,18 +178,8 @@ class Fulfilment:
         return Outcome("fulfilled", session_id, "receipt sent on retry")
 
     def purchase(self, session_id: str) -> Purchase:
-        """The recorded purchase (strongly consistent read).
-
-        Raises:
-            NotFound: no purchase for this session.
-            Unavailable: DynamoDB failed.
-        """
-        try:
-            return Purchase.get(session_id, consistent_read=True)
-        except DoesNotExist:
-            raise NotFound("No such purchase.") from None
-        except PynamoDBException as exc:
-            raise Unavailable("The store could not read the purchase.") from exc
+        """The recorded purchase (strongly consistent read). Raises NotFound or Unavailable."""
+        return load_purchase(session_id)
 
     # -- internals ----------------------------------------------------------------------
 
@@ -297,6 +279,21 @@ class Fulfilment:
             purchase.update(actions=[Purchase.receipt_claimed_at.remove()])
         except PynamoDBException:
             logger.warning("could not release receipt claim on %s", purchase.session_id)
+
+
+def load_purchase(session_id: str) -> Purchase:
+    """The purchase of a Checkout Session, read strongly consistent.
+
+    Raises:
+        NotFound: no purchase for this session.
+        Unavailable: DynamoDB failed.
+    """
+    try:
+        return Purchase.get(session_id, consistent_read=True)
+    except DoesNotExist:
+        raise NotFound("No such purchase.") from None
+    except PynamoDBException as exc:
+        raise Unavailable("The store could not read the purchase.") from exc
 
 
 def _condition_failed(exc: Exception) -> bool:

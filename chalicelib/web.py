@@ -73,45 +73,41 @@ TITLES = {
 }
 
 
-def _unexpected(exc: Exception) -> None:
-    logger.exception("unhandled error: %s", type(exc).__name__)
+def _error_boundary(
+    answer: Callable[[StoreError], Response], unexpected: Callable[[], Response]
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A decorator that turns domain errors into `answer(exc)` and anything else into
+    `unexpected()`, logging what the caller must not see."""
+
+    def decorator(handler: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(handler)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return handler(*args, **kwargs)
+            except StoreError as exc:
+                if exc.status >= 500:
+                    logger.warning("%s: %s (%s)", handler.__name__, exc.message, exc.__cause__)
+                return answer(exc)
+            except Exception as exc:
+                logger.exception("unhandled error: %s", type(exc).__name__)
+                return unexpected()
+
+        return wrapped
+
+    return decorator
 
 
-def browser_route(handler: Callable[..., Response]) -> Callable[..., Response]:
-    """Turn domain errors raised by `handler` into HTML pages."""
+browser_route = _error_boundary(
+    lambda exc: html_error(exc.status, TITLES.get(exc.status, TITLES[500]), exc.message),
+    lambda: html_error(500, TITLES[500], "Please try again in a minute."),
+)
+browser_route.__doc__ = "Turn domain errors raised by a route into small HTML pages."
 
-    @functools.wraps(handler)
-    def wrapped(*args: Any, **kwargs: Any) -> Response:
-        try:
-            return handler(*args, **kwargs)
-        except StoreError as exc:
-            if exc.status >= 500:
-                logger.warning("%s: %s (%s)", handler.__name__, exc.message, exc.__cause__)
-            title = TITLES.get(exc.status, "Something went wrong")
-            return html_error(exc.status, title, exc.message)
-        except Exception as exc:
-            _unexpected(exc)
-            return html_error(500, TITLES[500], "Please try again in a minute.")
-
-    return wrapped
-
-
-def api_route(handler: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn domain errors raised by `handler` into JSON errors."""
-
-    @functools.wraps(handler)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return handler(*args, **kwargs)
-        except StoreError as exc:
-            if exc.status >= 500:
-                logger.warning("%s: %s (%s)", handler.__name__, exc.message, exc.__cause__)
-            return json_error(exc.status, exc.code, exc.message)
-        except Exception as exc:
-            _unexpected(exc)
-            return json_error(500, "internal_error", "Something went wrong. Please try again.")
-
-    return wrapped
+api_route = _error_boundary(
+    lambda exc: json_error(exc.status, exc.code, exc.message),
+    lambda: json_error(500, "internal_error", "Something went wrong. Please try again."),
+)
+api_route.__doc__ = "Turn domain errors raised by a route into JSON errors."
 
 
 def read_fields(raw_body: bytes | None, content_type: str | None) -> dict[str, Any]:
