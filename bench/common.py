@@ -41,7 +41,7 @@ def moto_server() -> Iterator[str]:
     """A moto server on 127.0.0.1 for the duration; stopped by its PID."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, "-m", "bull_chalice.moto_server", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -199,15 +199,7 @@ class LocalStack:
             deadline = time.monotonic() + START_TIMEOUT
             self._spawn(
                 "moto",
-                [
-                    sys.executable,
-                    "-m",
-                    "moto.server",
-                    "-H",
-                    "127.0.0.1",
-                    "-p",
-                    str(self.ports["moto"]),
-                ],
+                [sys.executable, "-m", "bull_chalice.moto_server", str(self.ports["moto"])],
                 {},
             )
             _wait_for(f"{self.url('moto')}/moto-api/", deadline, self.processes["moto"], "moto")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -56,8 +57,25 @@ def env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     store.reset()
 
 
+def _serialise_moto(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One mocked AWS call at a time: moto's backends take no locks, so concurrent
+    conditional writes could both win, which DynamoDB never allows (see
+    bull_chalice/moto_server.py)."""
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    lock = threading.RLock()
+    real = BotocoreStubber.__call__
+
+    def serialised(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(BotocoreStubber, "__call__", serialised)
+
+
 @pytest.fixture
-def aws(env: dict[str, str]) -> Iterator[None]:
+def aws(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    _serialise_moto(monkeypatch)
     with mock_aws():
         store.reset()
         settings = config.get_settings()
