@@ -59,7 +59,7 @@ def moto_server() -> Iterator[str]:
         process.wait(timeout=10)
 
 
-def checkout_event(session_id: str, product_id: str, email: str) -> str:
+def checkout_event(session_id: str, product_id: str, email: str, created: int | None = None) -> str:
     """A paid `checkout.session.completed` event as Stripe sends it (JSON text)."""
     import json
 
@@ -78,7 +78,7 @@ def checkout_event(session_id: str, product_id: str, email: str) -> str:
             "id": f"evt_{session_id}",
             "object": "event",
             "type": "checkout.session.completed",
-            "created": int(time.time()),
+            "created": int(time.time()) if created is None else created,
             "data": {"object": session},
         }
     )
