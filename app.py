@@ -167,21 +167,24 @@ def take_download(token: str) -> Response:
 @browser_route
 def dashboard() -> Response:
     """The admin dashboard page; it signs in with Cognito and reads the admin API."""
+    import secrets
+
     s = store.settings()
     cognito_url = s.aws_endpoint_url or f"https://cognito-idp.{s.region}.amazonaws.com/"
+    nonce = secrets.token_urlsafe(16)
     page = render(
-        "admin.html", cognito_url=cognito_url, client_id=s.user_pool_client_id, region=s.region
+        "admin.html",
+        cognito_url=cognito_url,
+        client_id=s.user_pool_client_id,
+        region=s.region,
+        nonce=nonce,
     )
-    return html(
-        page,
-        headers={
-            "Cache-Control": "no-store",
-            "Content-Security-Policy": (
-                "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'; "
-                f"connect-src 'self' {cognito_url}; img-src 'self' data:; frame-ancestors 'none'"
-            ),
-        },
+    policy = (
+        f"default-src 'self'; script-src 'nonce-{nonce}'; style-src 'self' 'unsafe-inline'; "
+        f"connect-src 'self' {cognito_url}; img-src 'self' data: blob:; "
+        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
     )
+    return html(page, headers={"Cache-Control": "no-store", "Content-Security-Policy": policy})
 
 
 @app.route("/reports", methods=["GET"], authorizer=ADMIN_AUTHORIZER)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import time
 from pathlib import Path
 
@@ -152,4 +153,7 @@ def test_dashboard_page_loads_without_a_token_and_holds_no_data(client, pool):
     assert response.status_code == 200
     body = response.body.decode()
     assert 'id="signin-email"' in body and pool.client_id in body
-    assert "Content-Security-Policy" in response.headers
+    policy = response.headers["Content-Security-Policy"]
+    nonce = re.search(r"script-src 'nonce-([\w-]+)'", policy).group(1)
+    assert f'<script nonce="{nonce}">' in body
+    assert "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
