@@ -157,3 +157,14 @@ def test_dashboard_page_loads_without_a_token_and_holds_no_data(client, pool):
     nonce = re.search(r"script-src 'nonce-([\w-]+)'", policy).group(1)
     assert f'<script nonce="{nonce}">' in body
     assert "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
+
+
+def test_deployed_stages_also_get_api_gateways_cognito_authorizer(monkeypatch):
+    from chalicelib.auth import gateway_authorizer
+
+    monkeypatch.delenv("USER_POOL_ARN", raising=False)
+    assert gateway_authorizer() is None  # tests and the local stack: the app's check alone
+    arn = "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_abc"
+    monkeypatch.setenv("USER_POOL_ARN", arn)
+    authorizer = gateway_authorizer()
+    assert authorizer.to_swagger()["x-amazon-apigateway-authorizer"]["providerARNs"] == [arn]

@@ -145,3 +145,22 @@ def test_thanks_survives_any_session_id(quiet, session_id, extra):
     response = client.http.get("/thanks?" + urlencode({"session_id": session_id, "x": extra}))
     _check(response, before)
     assert response.status_code in (404, 502)
+
+
+@CASES
+@given(
+    path=st.sampled_from(["/", "/products", "/admin"]),
+    headers=st.dictionaries(
+        st.sampled_from(["Accept", "Accept-Language", "Cookie", "X-Forwarded-For", "Referer"]),
+        st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=80),
+        max_size=4,
+    ),
+    query=st.text(max_size=40),
+)
+def test_read_only_pages_survive_any_headers_and_query(quiet, path, headers, query):
+    client, before = quiet
+    from urllib.parse import quote
+
+    response = client.http.get(f"{path}?q={quote(query)}", headers=headers)
+    _check(response, before)
+    assert response.status_code == 200
