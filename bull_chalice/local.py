@@ -152,6 +152,7 @@ class LocalStack:
             webhook_secret=env.get("STRIPE_WEBHOOK_SECRET") or DEFAULT_WEBHOOK_SECRET,
             admin_email=env.get("BULL_ADMIN_EMAIL") or DEFAULT_ADMIN_EMAIL,
             admin_password=env.get("BULL_ADMIN_PASSWORD") or DEFAULT_ADMIN_PASSWORD,
+            state_file=Path(env["BULL_STATE_FILE"]) if env.get("BULL_STATE_FILE") else STATE_FILE,
         )
 
     # -- urls and environment -----------------------------------------------------------

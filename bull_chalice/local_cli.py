@@ -37,6 +37,9 @@ def local() -> None:
     def _stop(signum: int, _frame: Any) -> None:
         raise KeyboardInterrupt
 
+    # Install both explicitly: a process started in the background (as make may start it)
+    # inherits SIGINT ignored, and Ctrl-C must still stop every child.
+    signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
     click.echo("Starting moto, the Stripe stand-in and chalice local ...")
     try:

@@ -1,0 +1,64 @@
+"""`bull local` (what `make run` runs) in its own process: it writes the state file once every
+service answers, and Ctrl-C stops every child and frees every port."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from bull_chalice.local import free_port
+
+pytestmark = pytest.mark.integration
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_ctrl_c_stops_every_service_and_frees_the_ports(tmp_path: Path):
+    ports = {
+        "BULL_PORT": free_port(),
+        "BULL_MOTO_PORT": free_port(),
+        "BULL_STRIPE_PORT": free_port(),
+    }
+    state_file = tmp_path / "local.json"
+    env = {
+        **os.environ,
+        **{k: str(v) for k, v in ports.items()},
+        "BULL_STATE_FILE": str(state_file),
+    }
+    bull = Path(sys.executable).with_name("bull")
+    process = subprocess.Popen(
+        [str(bull), "local"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not state_file.exists() and time.monotonic() < deadline:
+            assert process.poll() is None, process.stdout.read().decode()
+            time.sleep(0.2)
+        state = json.loads(state_file.read_text())
+        assert state["api_url"] == f"http://127.0.0.1:{ports['BULL_PORT']}"
+        assert requests.get(f"{state['api_url']}/", timeout=10).status_code == 200
+
+        process.send_signal(signal.SIGINT)
+        output = process.communicate(timeout=30)[0].decode()
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert "Stopped; ports are free." in output
+    assert not any(_listening(port) for port in ports.values())
+    assert not state_file.exists()
