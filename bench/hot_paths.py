@@ -151,14 +151,7 @@ def run(rounds: int = 150) -> None:
                 TableName=settings.links_table, Item={**bare_key, "downloads_left": {"N": "100000"}}
             )
 
-            def bare_take() -> None:
-                dynamodb.update_item(
-                    TableName=settings.links_table,
-                    Key=bare_key,
-                    UpdateExpression="SET downloads_left = downloads_left - :one",
-                    ConditionExpression="downloads_left > :zero",
-                    ExpressionAttributeValues={":one": {"N": "1"}, ":zero": {"N": "0"}},
-                )
+            def presign() -> None:
                 s3.generate_presigned_url(
                     "get_object",
                     ExpiresIn=120,
@@ -168,6 +161,16 @@ def run(rounds: int = 150) -> None:
                         "ResponseContentDisposition": 'attachment; filename="book.pdf"',
                     },
                 )
+
+            def bare_take() -> None:
+                dynamodb.update_item(
+                    TableName=settings.links_table,
+                    Key=bare_key,
+                    UpdateExpression="SET downloads_left = downloads_left - :one",
+                    ConditionExpression="downloads_left > :zero",
+                    ExpressionAttributeValues={":one": {"N": "1"}, ":zero": {"N": "0"}},
+                )
+                presign()
 
             same_tokens = iter(_links(link, rounds // 5 + 1))
 
@@ -201,15 +204,7 @@ def run(rounds: int = 150) -> None:
                         },
                     },
                 )
-                s3.generate_presigned_url(
-                    "get_object",
-                    ExpiresIn=120,
-                    Params={
-                        "Bucket": settings.bucket,
-                        "Key": product.file_key,
-                        "ResponseContentDisposition": 'attachment; filename="book.pdf"',
-                    },
-                )
+                presign()
 
             with count_calls() as calls:
                 take()

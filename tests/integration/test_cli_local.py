@@ -22,20 +22,14 @@ def local_state(local_stack, monkeypatch):
     return local_stack.state
 
 
+def _report(state, password):
+    args = ["report", "--stage", "local", "--email", state.admin_email, "--password", password]
+    return CliRunner().invoke(main, args)
+
+
 def test_bull_report_signs_in_and_prints_todays_sale(local_state, buyer):
     buyer.buy(f"report-{uuid.uuid4().hex[:6]}@example.com")
-    result = CliRunner().invoke(
-        main,
-        [
-            "report",
-            "--stage",
-            "local",
-            "--email",
-            local_state.admin_email,
-            "--password",
-            local_state.admin_password,
-        ],
-    )
+    result = _report(local_state, local_state.admin_password)
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[1].split() == ["date", "orders", "gross", "refunded", "net"]
@@ -45,18 +39,7 @@ def test_bull_report_signs_in_and_prints_todays_sale(local_state, buyer):
 
 
 def test_bull_report_with_a_wrong_password_fails_clearly(local_state):
-    result = CliRunner().invoke(
-        main,
-        [
-            "report",
-            "--stage",
-            "local",
-            "--email",
-            local_state.admin_email,
-            "--password",
-            "wrong-Password-1",
-        ],
-    )
+    result = _report(local_state, "wrong-Password-1")
     assert result.exit_code == 1 and "sign-in failed" in result.output
 
 
