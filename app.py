@@ -181,10 +181,17 @@ def dashboard() -> Response:
     )
     policy = (
         f"default-src 'self'; script-src 'nonce-{nonce}'; style-src 'self' 'unsafe-inline'; "
-        f"connect-src 'self' {cognito_url}; img-src 'self' data: blob:; "
+        f"connect-src 'self' {cognito_url} {_upload_origin(s)}; img-src 'self' data: blob:; "
         "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
     )
     return html(page, headers={"Cache-Control": "no-store", "Content-Security-Policy": policy})
+
+
+def _upload_origin(s: Any) -> str:
+    """Where the dashboard PUTs product files (presigned S3 URLs)."""
+    if s.aws_endpoint_url:
+        return s.aws_endpoint_url.rstrip("/")
+    return f"https://{s.bucket}.s3.{s.region}.amazonaws.com https://{s.bucket}.s3.amazonaws.com"
 
 
 @app.route("/reports", methods=["GET"], authorizer=ADMIN_AUTHORIZER)

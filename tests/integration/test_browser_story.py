@@ -8,6 +8,7 @@ import shutil
 import uuid
 from pathlib import Path
 
+import boto3
 import pytest
 import requests
 
@@ -136,3 +137,35 @@ def test_buy_download_then_admin_sees_and_refunds_the_sale(stack, buyer, browser
     )
     refunded = admin.eval_on_selector_all("#chart rect.refund", "bars => bars.length")
     assert refunded == 1
+
+    # The seller adds a product from the dashboard: priced from "5.00", its file uploaded.
+    new_file = tmp_path / "second-edition.pdf"
+    new_file.write_bytes(b"%PDF-1.4 second edition")
+    name = f"Second Edition {uuid.uuid4().hex[:4]}"
+    admin.click("#add-product summary")
+    admin.fill("#product-name", name)
+    admin.fill("#product-price", "5.00")
+    admin.set_input_files("#product-file", str(new_file))
+    admin.click("#product-button")
+    admin.wait_for_function(
+        "() => document.querySelector('#product-status').innerText.includes('is on sale')"
+    )
+    products = requests.get(f"{stack.api_url}/products", timeout=10).json()["products"]
+    added = next(p for p in products if p["name"] == name)
+    assert added["price_cents"] == 500
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=stack.moto_url,
+        region_name=stack.region,
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    [uploaded] = s3.list_objects_v2(
+        Bucket="bull-local-products", Prefix=f"products/{added['id']}/"
+    )["Contents"]
+    body = s3.get_object(Bucket="bull-local-products", Key=uploaded["Key"])["Body"].read()
+    assert body == new_file.read_bytes()
+    assert admin.locator("#products tr", has_text=name).count() == 1
+    buyer_page = browser.new_page()
+    buyer_page.goto(f"{stack.api_url}/")
+    assert name in buyer_page.inner_text("main")
