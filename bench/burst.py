@@ -9,12 +9,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
-import boto3
 import requests
 import stripe
 
 from bench.common import checkout_event
-from bull_chalice.local import LocalStack, free_port
+from bull_chalice.local import LocalStack, free_port, local_client
 
 
 def run(sessions: int = 100, deliveries: int = 500, threads: int = 16) -> None:
@@ -51,13 +50,7 @@ def run(sessions: int = 100, deliveries: int = 500, threads: int = 16) -> None:
                 statuses = list(pool.map(send, work))
             elapsed = time.perf_counter() - started
 
-            dynamodb = boto3.client(
-                "dynamodb",
-                endpoint_url=state.moto_url,
-                region_name=state.region,
-                aws_access_key_id="local",
-                aws_secret_access_key="local",
-            )
+            dynamodb = local_client(state, "dynamodb")
             purchases = dynamodb.scan(TableName="bull-local-purchases", Select="COUNT")["Count"]
             orders = sum(
                 int(item["orders"]["N"])

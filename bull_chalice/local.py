@@ -88,6 +88,17 @@ def demo_file() -> bytes:
     return bytes(out)
 
 
+def local_client(state: LocalState, service: str) -> Any:
+    """A boto3 client for the running local stack's moto server."""
+    return boto3.client(
+        service,
+        endpoint_url=state.moto_url,
+        region_name=state.region,
+        aws_access_key_id="local",
+        aws_secret_access_key="local",  # noqa: S106 - moto accepts any
+    )
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

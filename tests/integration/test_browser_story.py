@@ -8,11 +8,10 @@ import shutil
 import uuid
 from pathlib import Path
 
-import boto3
 import pytest
 import requests
 
-from bull_chalice.local import demo_file
+from bull_chalice.local import demo_file, local_client
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -153,13 +152,7 @@ def test_buy_download_then_admin_sees_and_refunds_the_sale(stack, buyer, browser
     products = requests.get(f"{stack.api_url}/products", timeout=10).json()["products"]
     added = next(p for p in products if p["name"] == name)
     assert added["price_cents"] == 500
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=stack.moto_url,
-        region_name=stack.region,
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
+    s3 = local_client(stack, "s3")
     [uploaded] = s3.list_objects_v2(
         Bucket="bull-local-products", Prefix=f"products/{added['id']}/"
     )["Contents"]

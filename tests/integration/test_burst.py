@@ -7,12 +7,12 @@ import random
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-import boto3
 import pytest
 import requests
 import stripe
 
 from bench.common import checkout_event
+from bull_chalice.local import local_client
 from tests.integration.conftest import receipts_to
 
 pytestmark = pytest.mark.integration
@@ -40,13 +40,7 @@ def test_duplicate_shuffled_concurrent_deliveries_fulfil_each_session_once(stack
         statuses = list(pool.map(send, deliveries))
 
     assert statuses == [200] * len(deliveries)
-    dynamodb = boto3.client(
-        "dynamodb",
-        endpoint_url=stack.moto_url,
-        region_name=stack.region,
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
+    dynamodb = local_client(stack, "dynamodb")
     purchases = dynamodb.scan(
         TableName="bull-local-purchases",
         FilterExpression="begins_with(session_id, :run)",
