@@ -47,3 +47,11 @@ def test_product_text_is_escaped_in_the_storefront(client, product):
     store.get_catalog().update(product.id, name="<img src=x onerror=alert(1)>")
     body = client.http.get("/").body.decode()
     assert "<img src=x" not in body and "&lt;img src=x" in body
+
+
+def test_pages_send_security_headers_and_never_leak_the_link_as_referrer(client, product):
+    headers = client.http.get("/").headers
+    assert headers["Referrer-Policy"] == "no-referrer"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["Strict-Transport-Security"].startswith("max-age=")
