@@ -62,3 +62,22 @@ def test_ctrl_c_stops_every_service_and_frees_the_ports(tmp_path: Path):
     assert "Stopped; ports are free." in output
     assert not any(_listening(port) for port in ports.values())
     assert not state_file.exists()
+
+
+def test_a_taken_port_fails_with_a_clear_message_and_starts_nothing(tmp_path: Path):
+    from bull_chalice.local import LocalStack, StackError
+
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        taken = blocker.getsockname()[1]
+        stack = LocalStack(
+            app_port=taken,
+            moto_port=free_port(),
+            stripe_port=free_port(),
+            state_file=tmp_path / "local.json",
+            log_dir=tmp_path / "logs",
+        )
+        with pytest.raises(StackError, match=f"app port {taken} already in use"):
+            stack.start()
+    assert stack.processes == {} and not (tmp_path / "local.json").exists()
