@@ -9,6 +9,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, PynamoDBException
 
 from chalicelib.catalog import Catalog, ProductView
+from chalicelib.delivery import download_log
 from chalicelib.errors import BadRequest, Unavailable
 from chalicelib.models import DownloadLink, Purchase
 
@@ -41,7 +42,7 @@ def purchase_view(purchase: Purchase, link: DownloadLink | None = None) -> dict[
         view["expires_at"] = _iso(datetime.fromtimestamp(int(link.expires_at), UTC))
         view["download_log"] = [
             {"at": _iso(entry.at), "ip_hash": entry.ip_hash, "user_agent": entry.user_agent}
-            for entry in (link.log or [])
+            for entry in download_log(link)
         ]
     return view
 

@@ -308,7 +308,7 @@ class AfterSale:
             downloads_left=int(old.downloads_left),
             expires_at=int(old.expires_at),
             state=old.state,
-            log=list(old.log or []),
+            log=set(old.log or ()) or None,
             created_at=now,
         )
 

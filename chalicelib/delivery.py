@@ -11,7 +11,9 @@ import base64
 import contextlib
 import hashlib
 import hmac
+import json
 import re
+import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,7 +22,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, PynamoDBException, UpdateError
 
 from chalicelib.errors import LinkGone, NotFound, Unavailable
-from chalicelib.models import DownloadEntry, DownloadLink
+from chalicelib.models import DownloadLink
 
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{43}$")
 MAX_USER_AGENT = 300
@@ -46,6 +48,55 @@ def hash_token(token: str) -> str:
 
 def link_url(site_url: str, token: str) -> str:
     return f"{site_url}/download/{token}"
+
+
+@dataclass(frozen=True)
+class DownloadEntry:
+    """One taken download: the evidence a seller shows in a dispute.
+
+    Stored as a JSON string in the link's `log` set; `id` keeps two downloads in the same
+    microsecond from the same browser apart (a set would merge them).
+    """
+
+    at: datetime
+    ip_hash: str = ""
+    user_agent: str = ""
+    id: str = ""
+
+    @classmethod
+    def taken(cls, now: float, ip: str, user_agent: str) -> DownloadEntry:
+        return cls(
+            at=datetime.fromtimestamp(now, UTC),
+            ip_hash=hashlib.sha256(ip.encode()).hexdigest()[:16] if ip else "",
+            user_agent=(user_agent or "")[:MAX_USER_AGENT],
+            id=secrets.token_hex(4),
+        )
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "at": self.at.isoformat(),
+                "ip_hash": self.ip_hash,
+                "user_agent": self.user_agent,
+                "id": self.id,
+            },
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> DownloadEntry:
+        data = json.loads(text)
+        return cls(
+            at=datetime.fromisoformat(data["at"]),
+            ip_hash=data.get("ip_hash", ""),
+            user_agent=data.get("user_agent", ""),
+            id=data.get("id", ""),
+        )
+
+
+def download_log(link: DownloadLink) -> list[DownloadEntry]:
+    """The link's downloads, oldest first."""
+    return sorted((DownloadEntry.from_json(text) for text in link.log or ()), key=lambda e: e.at)
 
 
 @dataclass(frozen=True)
@@ -142,18 +193,14 @@ class Downloads:
             raise NotFound("No such download link.")
         now = self._clock()
         model = self._model
-        entry = DownloadEntry(
-            at=datetime.fromtimestamp(now, UTC),
-            ip_hash=hashlib.sha256(ip.encode()).hexdigest()[:16] if ip else "",
-            user_agent=(user_agent or "")[:MAX_USER_AGENT],
-        )
+        entry = DownloadEntry.taken(now, ip, user_agent)
         link = model(hash_token(token))
         try:
             link.update(
-                actions=[model.downloads_left.add(-1), model.log.set(model.log.append([entry]))],
+                actions=[model.downloads_left.add(-1), model.log.add({entry.to_json()})],
+                # An unknown token fails `state = active` too, so no item is ever created.
                 condition=(
-                    model.token_hash.exists()
-                    & (model.state == "active")
+                    (model.state == "active")
                     & (model.downloads_left > 0)
                     & (model.expires_at > int(now))
                 ),

@@ -228,7 +228,6 @@ class Fulfilment:
             downloads_left=self._links.download_limit,
             expires_at=int(expires.timestamp()),
             state="active",
-            log=[],
             created_at=now,
         )
         month, day_product = rollup_key(day, product.id)

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from pynamodb.attributes import (
     BooleanAttribute,
-    ListAttribute,
-    MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
 from pynamodb.connection import Connection
@@ -135,14 +134,6 @@ class Purchase(Model):
     recent_index = RecentIndex()
 
 
-class DownloadEntry(MapAttribute):
-    """One taken download: the evidence a seller shows in a dispute."""
-
-    at = UTCDateTimeAttribute()
-    ip_hash = UnicodeAttribute(default="")
-    user_agent = UnicodeAttribute(default="")
-
-
 class DownloadLink(Model):
     """A buyer's private link, keyed by the SHA-256 of its token.
 
@@ -163,7 +154,10 @@ class DownloadLink(Model):
     downloads_left = NumberAttribute()
     expires_at = NumberAttribute()  # epoch seconds, UTC
     state = UnicodeAttribute(default="active")
-    log = ListAttribute(of=DownloadEntry, default=list)
+    # The download log, one JSON string per download (see `delivery.DownloadEntry`). A string
+    # set grows with one `ADD` inside the take's conditional update and keeps the item small,
+    # which every download's write is billed by and returns.
+    log = UnicodeSetAttribute(null=True)
     created_at = UTCDateTimeAttribute()
 
 
