@@ -204,11 +204,11 @@ def sales_report() -> Response:
     request = app.current_request
     query = request.query_params or {}
     s = store.settings()
+    if query.get("format") not in (None, "csv", "json"):
+        raise BadRequest("format must be json or csv")
     days = parse_range(query.get("from"), query.get("to"), s.report_timezone)
     report = store.get_reports().sales(days)
     wants_csv = query.get("format") == "csv" or "text/csv" in (header(request, "accept") or "")
-    if query.get("format") not in (None, "csv", "json"):
-        raise BadRequest("format must be json or csv")
     if wants_csv:
         return Response(
             body=as_csv(report),
@@ -295,16 +295,16 @@ def admin_purchase_action(session_id: str, action: str) -> Response:
     or `refund` (through Stripe; the link dies when Stripe's charge.refunded arrives).
 
     Raises NotFound (404) for an unknown purchase or action, Conflict (409) when the purchase
-    cannot take the action (unpaid, no email, already refunded).
+    cannot take the action (unpaid, no email, already refunded), PaymentProviderError (502)
+    when Stripe refuses a refund.
     """
     after_sale = store.get_after_sale()
-    if action == "refund":
-        purchase = after_sale.get(session_id)
-        if purchase.status != "paid" or not purchase.payment_intent:
-            raise BadRequest("Only a paid purchase can be refunded.", code="not_refundable")
-        store.get_checkout().refund(purchase.payment_intent)
-        return json_response({"purchase": _desk().purchase(session_id, after_sale.get(session_id))})
-    actions = {"resend": after_sale.resend, "reset": after_sale.reset, "revoke": after_sale.revoke}
+    actions = {
+        "resend": after_sale.resend,
+        "reset": after_sale.reset,
+        "revoke": after_sale.revoke,
+        "refund": lambda sid: after_sale.request_refund(sid, store.get_checkout()),
+    }
     if action not in actions:
         raise NotFound("No such action.")
     purchase = actions[action](session_id)

@@ -122,6 +122,10 @@ class StandIn:
         if charge is None:
             return _error(404, f"No such payment_intent: '{intent}'", "resource_missing")
         remaining = charge["amount"] - charge["amount_refunded"]
+        if remaining <= 0:
+            return _error(
+                400, f"Charge {charge['id']} has already been refunded.", "charge_already_refunded"
+            )
         try:
             amount = int(params.get("amount") or remaining)
         except ValueError:

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.transactions import TransactWrite
@@ -23,6 +23,9 @@ from chalicelib.errors import Conflict, Unavailable
 from chalicelib.fulfilment import LinkPolicy, Outcome, load_purchase, rollup_key, sale_day
 from chalicelib.mail import Mailer, Receipt
 from chalicelib.models import DailySales, DownloadLink, Purchase
+
+if TYPE_CHECKING:
+    from chalicelib.payments import Checkout
 
 logger = logging.getLogger(__name__)
 
@@ -189,6 +192,23 @@ class AfterSale:
             )
         )
         return purchase
+
+    def request_refund(self, session_id: str, checkout: Checkout) -> Purchase:
+        """Ask Stripe to refund a paid purchase in full. Nothing changes here yet: the link
+        dies when Stripe's `charge.refunded` arrives, like a refund made in Stripe's dashboard.
+
+        Raises:
+            NotFound: no such purchase.
+            Conflict: not paid, or already refunded in full.
+            PaymentProviderError: Stripe refused or could not be reached.
+        """
+        purchase = self.get(session_id)
+        if purchase.status != "paid" or not purchase.payment_intent:
+            raise Conflict("Only a paid purchase can be refunded.", code="not_refundable")
+        if int(purchase.refunded_cents or 0) >= int(purchase.amount_cents or 0) > 0:
+            raise Conflict("This payment is already refunded.", code="already_refunded")
+        checkout.refund(purchase.payment_intent)
+        return self.get(session_id)
 
     def get(self, session_id: str) -> Purchase:
         """The purchase (consistent read). Raises NotFound or Unavailable."""

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.catalog import ProductView
-from chalicelib.errors import BadRequest, NotFound, PaymentProviderError
+from chalicelib.errors import BadRequest, Conflict, NotFound, PaymentProviderError
 
 SIGNATURE_TOLERANCE_SECONDS = 300
 MAX_EMAIL_LENGTH = 254
@@ -185,11 +185,22 @@ class Checkout:
         return session.to_dict()
 
     def refund(self, payment_intent: str) -> str:
-        """Refund a payment in full; return the refund id. Stripe then sends charge.refunded."""
+        """Refund a payment in full; return the refund id. Stripe then sends charge.refunded.
+
+        Raises:
+            Conflict: Stripe says the charge is already refunded (a second click, say).
+            PaymentProviderError: Stripe refused or could not be reached.
+        """
         import stripe
 
         try:
             refund = self._stripe().v1.refunds.create(params={"payment_intent": payment_intent})
+        except stripe.InvalidRequestError as exc:
+            if exc.code == "charge_already_refunded":
+                raise Conflict(
+                    "This payment is already refunded.", code="already_refunded"
+                ) from exc
+            raise PaymentProviderError("The payment provider refused the refund.") from exc
         except stripe.StripeError as exc:
             raise PaymentProviderError("The payment provider refused the refund.") from exc
         return str(refund.id)

@@ -168,6 +168,30 @@ def test_refund_button_asks_stripe_and_the_webhook_kills_the_link(client, admin,
     assert client.http.post(f"/download/{sold}").status_code == 410
 
 
+def test_a_second_refund_click_is_409_and_refunds_nothing_more(client, admin, sold, stripe_api):
+    stripe_api.charges["ch_1"] = {
+        "id": "ch_1",
+        "object": "charge",
+        "amount": 1999,
+        "amount_refunded": 0,
+        "currency": "usd",
+        "payment_intent": "pi_test_a1",
+        "refunded": False,
+    }
+    delivered = []
+    stripe_api.deliver = lambda kind, obj: delivered.append((kind, obj)) or 200
+    assert _post(client, "/admin/purchases/cs_test_a1/refund", admin).status_code == 200
+    # Stripe's charge.refunded has not reached the store yet: Stripe itself says no.
+    again = _post(client, "/admin/purchases/cs_test_a1/refund", admin)
+    assert again.status_code == 409
+    assert json.loads(again.body)["error"]["code"] == "already_refunded"
+    deliver(client, stripe_event("charge.refunded", delivered[0][1]))
+    # Once it has, the store knows without asking Stripe.
+    assert _post(client, "/admin/purchases/cs_test_a1/refund", admin).status_code == 409
+    assert len(delivered) == 1
+    assert stripe_api.charges["ch_1"]["amount_refunded"] == 1999
+
+
 @pytest.mark.parametrize("action", ["resend", "reset", "revoke", "refund", "explode"])
 def test_actions_on_unknown_purchase_are_404(client, admin, aws, action):
     assert _post(client, f"/admin/purchases/cs_test_nope/{action}", admin).status_code == 404
