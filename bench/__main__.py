@@ -5,7 +5,7 @@ from __future__ import annotations
 import platform
 import sys
 
-from bench import burst, cold_start, hot_paths, package_size, reports
+from bench import burst, cold_start, first_request, hot_paths, package_size, reports
 
 
 def main() -> int:
@@ -15,6 +15,7 @@ def main() -> int:
         f"{' (quick sizes)' if quick else ''}\n"
     )
     cold_start.run(rounds=7 if quick else 21)
+    first_request.run(rounds=3 if quick else 9)
     hot_paths.run(rounds=40 if quick else 200)
     reports.run(small=200, large=5_000) if quick else reports.run()
     package_size.run()

@@ -17,9 +17,12 @@ from chalicelib.models import ALL_MODELS, bind_models
 ADMIN_GROUP = "admins"
 
 
-def create_tables(settings: Settings) -> list[str]:
-    """Create every table the models define (on-demand), skipping those that exist."""
-    bind_models(settings)
+def create_tables(settings: Settings, connection: Any = None) -> list[str]:
+    """Create every table the models define (on-demand), skipping those that exist.
+
+    `connection` (a PynamoDB connection) is shared by every model, as the app does.
+    """
+    bind_models(settings, connection)
     created = []
     for model in ALL_MODELS:
         if not model.exists():

@@ -1,5 +1,7 @@
 """AWS clients, created on first use and cached for the life of the container.
 
+Every client, and the one DynamoDB connection all models share, comes from a single botocore
+session: a new session loads the service models again (~100 ms per client on a cold start).
 Tests swap them with `reset()` (for example inside `moto.mock_aws`). The endpoint comes from
 `AWS_ENDPOINT_URL` when set, which is how the local stack points everything at moto.
 """
@@ -7,21 +9,43 @@ Tests swap them with `reset()` (for example inside `moto.mock_aws`). The endpoin
 from __future__ import annotations
 
 import functools
+import threading
 from typing import Any
+
+from pynamodb.connection import Connection
 
 from chalicelib.config import get_settings
 
+# botocore builds clients from a shared session unsafely across threads (pynamodb#153);
+# building is rare, so one lock around it costs nothing afterwards.
+_BUILD_LOCK = threading.RLock()
+
+
+@functools.cache
+def botocore_session() -> Any:
+    import botocore.session
+
+    return botocore.session.get_session()
+
+
+@functools.cache
+def _boto3_session() -> Any:
+    # Exactly one wrapper per botocore session: each registers boto3's S3 customisations.
+    import boto3
+
+    return boto3.session.Session(botocore_session=botocore_session())
+
 
 def _client(service: str, **config: Any) -> Any:
-    import boto3
     from botocore.config import Config
 
     settings = get_settings()
-    return boto3.session.Session().client(
-        service,
-        region_name=settings.region,
-        config=Config(retries={"max_attempts": 3, "mode": "standard"}, **config),
-    )
+    with _BUILD_LOCK:
+        return _boto3_session().client(
+            service,
+            region_name=settings.region,
+            config=Config(retries={"max_attempts": 3, "mode": "standard"}, **config),
+        )
 
 
 @functools.cache
@@ -41,7 +65,31 @@ def ssm_client() -> Any:
     return _client("ssm")
 
 
+class SharedConnection(Connection):
+    """A PynamoDB connection whose client comes from the container's one botocore session.
+
+    PynamoDB gives every model its own connection, session and client (pynamodb#1245); the
+    store binds all its models and transactions to one of these instead.
+    """
+
+    @property
+    def session(self) -> Any:
+        return botocore_session()
+
+    @property
+    def client(self) -> Any:
+        with _BUILD_LOCK:
+            return Connection.client.fget(self)
+
+
+@functools.cache
+def dynamodb_connection() -> Connection:
+    settings = get_settings()
+    return SharedConnection(region=settings.region, host=settings.aws_endpoint_url)
+
+
 def reset() -> None:
-    """Drop every cached client (and the models' connections) so the next call builds anew."""
-    for getter in (s3_client, ses_client, ssm_client):
+    """Drop every cached client and the session, so the next call builds anew."""
+    getters = (s3_client, ses_client, ssm_client, dynamodb_connection, _boto3_session)
+    for getter in (*getters, botocore_session):
         getter.cache_clear()

@@ -10,6 +10,8 @@ Money is integer minor units; times are UTC.
 
 from __future__ import annotations
 
+import contextlib
+
 from pynamodb.attributes import (
     BooleanAttribute,
     NumberAttribute,
@@ -183,8 +185,12 @@ class DailySales(Model):
 ALL_MODELS: tuple[type[Model], ...] = (Product, Purchase, DownloadLink, DailySales)
 
 
-def bind_models(settings: Settings) -> None:
-    """Point every model at the stage's table names, region and endpoint."""
+def bind_models(settings: Settings, connection: Connection | None = None) -> None:
+    """Point every model at the stage's table names, region and endpoint.
+
+    With `connection`, every model talks through it (one botocore client for all tables)
+    instead of building a connection of its own on first use.
+    """
     names = {
         Product: settings.products_table,
         Purchase: settings.purchases_table,
@@ -196,8 +202,8 @@ def bind_models(settings: Settings) -> None:
         model.Meta.region = settings.region
         model.Meta.host = settings.aws_endpoint_url
         model._connection = None
-
-
-def transaction_connection(settings: Settings) -> Connection:
-    """A connection for `TransactWrite`, on the same region and endpoint as the models."""
-    return Connection(region=settings.region, host=settings.aws_endpoint_url)
+        if connection is not None:
+            table = model._get_connection()  # builds the table's metadata; no request
+            with contextlib.suppress(ValueError):  # this connection knows the table already
+                connection.add_meta_table(table.get_meta_table())
+            table.connection = connection

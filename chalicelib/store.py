@@ -17,7 +17,7 @@ from chalicelib.catalog import Catalog
 from chalicelib.delivery import Downloads
 from chalicelib.fulfilment import Fulfilment, LinkPolicy
 from chalicelib.mail import Mailer
-from chalicelib.models import bind_models, transaction_connection
+from chalicelib.models import bind_models
 from chalicelib.payments import Checkout
 from chalicelib.reports import Reports
 
@@ -25,7 +25,7 @@ from chalicelib.reports import Reports
 @functools.cache
 def _bound() -> config.Settings:
     settings = config.get_settings()
-    bind_models(settings)
+    bind_models(settings, aws.dynamodb_connection())
     return settings
 
 
@@ -34,10 +34,10 @@ def settings() -> config.Settings:
     return _bound()
 
 
-@functools.cache
 def _transactions() -> Connection:
-    # One connection (and botocore client) per container: building a client costs ~50 ms.
-    return transaction_connection(_bound())
+    """Transactions go through the models' shared connection (built once per container)."""
+    _bound()
+    return aws.dynamodb_connection()
 
 
 @functools.cache
@@ -117,7 +117,6 @@ def webhook_secret() -> str:
 
 _GETTERS = (
     _bound,
-    _transactions,
     get_catalog,
     get_link_policy,
     get_mailer,

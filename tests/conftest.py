@@ -15,6 +15,7 @@ from chalice.test import Client
 from moto import mock_aws
 
 from bull_chalice import resources
+from chalicelib import aws as aws_clients
 from chalicelib import config, store
 
 WEBHOOK_SECRET = "whsec_test_" + "s" * 24
@@ -79,7 +80,7 @@ def aws(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     with mock_aws():
         store.reset()
         settings = config.get_settings()
-        resources.create_tables(settings)
+        resources.create_tables(settings, aws_clients.dynamodb_connection())
         resources.create_bucket(boto3.client("s3", region_name=REGION), settings)
         resources.verify_sender(boto3.client("ses", region_name=REGION), settings)
         yield
