@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -13,7 +14,7 @@ from chalicelib import store
 from chalicelib.admin import AdminDesk
 from chalicelib.auth import gateway_authorizer
 from chalicelib.delivery import link_url
-from chalicelib.errors import BadRequest, NotFound
+from chalicelib.errors import BadRequest, NotFound, ReceiptNotSent, ReceiptPending
 from chalicelib.pages import render
 from chalicelib.payments import CheckoutFacts, clean_email, verify_event
 from chalicelib.reports import as_csv, parse_range
@@ -104,7 +105,10 @@ def thanks() -> Response:
     fulfilment = store.get_fulfilment()
     if facts.payment_status not in ("paid", "no_payment_required"):
         return html(render("thanks.html", paid=False, email=facts.email))
-    fulfilment.fulfil(facts)
+    # If only the receipt is held up, the purchase is recorded: show the link; Stripe's webhook
+    # retries own the email.
+    with contextlib.suppress(ReceiptNotSent, ReceiptPending):
+        fulfilment.fulfil(facts)
     purchase = fulfilment.purchase(session_id)
     link = link_url(
         store.settings().site_url,

@@ -36,6 +36,7 @@ def purchase_view(purchase: Purchase, link: DownloadLink | None = None) -> dict[
         "dispute_status": purchase.dispute_status,
         "created_at": _iso(purchase.created_at),
         "receipt_sent_at": _iso(purchase.receipt_sent_at),
+        "receipt_error": purchase.receipt_error,
     }
     if link is not None:
         view["downloads_left"] = int(link.downloads_left)

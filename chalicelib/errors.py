@@ -64,3 +64,25 @@ class Unavailable(StoreError):
 class PaymentProviderError(Unavailable):
     status = 502
     code = "payment_provider_error"
+
+
+class ReceiptNotSent(Unavailable):
+    """The purchase is recorded but SES failed for now; Stripe's retry sends the receipt."""
+
+    code = "receipt_not_sent"
+
+
+class ReceiptPending(Conflict):
+    """Another delivery holds the receipt claim and has not recorded the receipt as sent yet.
+
+    409 makes Stripe redeliver later, so a claim whose holder died still ends in a receipt.
+    """
+
+    code = "receipt_pending"
+
+
+class ReceiptRejected(StoreError):
+    """SES refused this recipient for good (a retry cannot help)."""
+
+    status = 422
+    code = "receipt_rejected"

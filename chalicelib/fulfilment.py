@@ -9,13 +9,19 @@ The mechanism, in two steps:
 2. Whoever holds the claim sends the receipt, then records `receipt_sent_at`. If SES fails,
    the claim is released and the caller answers 5xx; Stripe's retry finds the purchase paid,
    no receipt sent and no live claim, takes the claim and sends. A claim left by a crashed
-   container expires after `CLAIM_LEASE`.
+   container expires after `CLAIM_LEASE`; until then a delivery that finds the claim taken and
+   no receipt recorded waits briefly, then answers 409 so that Stripe comes back later.
+
+The transaction carries a client request token, so the SDK's retry of a commit whose answer was
+lost succeeds instead of failing its own conditions; if it fails them anyway, the claim's time
+tells that the commit (and so the claim) was ours.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -30,7 +36,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.catalog import Catalog, ProductView
 from chalicelib.delivery import hash_token, link_url, make_token
-from chalicelib.errors import NotFound, Unavailable
+from chalicelib.errors import NotFound, ReceiptPending, ReceiptRejected, Unavailable
 from chalicelib.mail import Mailer, Receipt
 from chalicelib.models import DailySales, DownloadLink, Purchase
 from chalicelib.payments import CheckoutFacts
@@ -38,6 +44,7 @@ from chalicelib.payments import CheckoutFacts
 logger = logging.getLogger(__name__)
 
 CLAIM_LEASE = timedelta(minutes=2)
+RECEIPT_WAIT_SECONDS = 3.0
 PAID_STATUSES = ("paid", "no_payment_required")
 TRANSACTION_ATTEMPTS = 4
 
@@ -137,27 +144,39 @@ class Fulfilment:
         if product is None:
             return Outcome("ignored", facts.session_id, "unknown product")
         for attempt in range(TRANSACTION_ATTEMPTS):
+            now = self._clock()
             try:
-                purchase = self._commit(facts, product)
+                purchase = self._commit(facts, product, now)
             except TransactWriteError as exc:
                 codes = [r.code if r else None for r in exc.cancellation_reasons]
                 if codes and codes[0] == "ConditionalCheckFailed":
-                    return self.ensure_receipt(facts.session_id)
+                    return self.ensure_receipt(facts.session_id, our_claim=now)
                 if "TransactionConflict" in codes and attempt + 1 < TRANSACTION_ATTEMPTS:
                     time.sleep(0.05 * (attempt + 1))
                     continue
                 raise Unavailable("The store could not record the purchase.") from exc
             except PynamoDBException as exc:
                 raise Unavailable("The store could not record the purchase.") from exc
-            self._send_claimed(purchase)
-            return Outcome("fulfilled", facts.session_id)
+            return Outcome("fulfilled", facts.session_id, self._send_claimed(purchase))
         raise Unavailable("The store could not record the purchase.")
 
-    def ensure_receipt(self, session_id: str) -> Outcome:
-        """For a purchase already recorded: send its receipt unless sent or being sent."""
+    def ensure_receipt(self, session_id: str, our_claim: datetime | None = None) -> Outcome:
+        """For a purchase already recorded: send its receipt unless sent or being sent.
+
+        `our_claim` is the claim time this caller's own commit wrote: finding it on the purchase
+        means that commit went through although its answer was lost.
+
+        Raises:
+            ReceiptPending: another delivery holds the claim and has not recorded the receipt.
+            ReceiptNotSent, Unavailable: SES or DynamoDB failed; a retry finishes the job.
+        """
         purchase = self.purchase(session_id)
         if purchase.status != "paid" or purchase.receipt_sent_at or not purchase.email:
             return Outcome("duplicate", session_id)
+        if purchase.receipt_error:
+            return Outcome("duplicate", session_id, "receipt refused by SES")
+        if our_claim is not None and purchase.receipt_claimed_at == our_claim:
+            return Outcome("fulfilled", session_id, self._send_claimed(purchase))
         now = self._clock()
         try:
             purchase.update(
@@ -172,10 +191,24 @@ class Fulfilment:
             )
         except UpdateError as exc:
             if _condition_failed(exc):
-                return Outcome("duplicate", session_id, "receipt sent or being sent")
+                return self._await_receipt(session_id)
             raise Unavailable("The store could not record the receipt.") from exc
-        self._send_claimed(purchase)
-        return Outcome("fulfilled", session_id, "receipt sent on retry")
+        return Outcome("fulfilled", session_id, self._send_claimed(purchase) or "sent on retry")
+
+    def _await_receipt(self, session_id: str) -> Outcome:
+        """Another delivery holds the claim: wait a moment for it to record the receipt.
+
+        Its holder normally finishes within milliseconds. If it does not, it may have died with
+        the claim, so ask Stripe to come back (409) rather than report a receipt nobody sent.
+        """
+        deadline = time.monotonic() + RECEIPT_WAIT_SECONDS
+        while True:
+            purchase = self.purchase(session_id)
+            if purchase.receipt_sent_at or purchase.receipt_error:
+                return Outcome("duplicate", session_id, "receipt sent by another delivery")
+            if time.monotonic() >= deadline:
+                raise ReceiptPending("The receipt is still being sent; retry later.")
+            time.sleep(0.1)
 
     def purchase(self, session_id: str) -> Purchase:
         """The recorded purchase (strongly consistent read). Raises NotFound or Unavailable."""
@@ -206,8 +239,7 @@ class Fulfilment:
             updated_at=self._clock(),
         )
 
-    def _commit(self, facts: CheckoutFacts, product: ProductView) -> Purchase:
-        now = self._clock()
+    def _commit(self, facts: CheckoutFacts, product: ProductView, now: datetime) -> Purchase:
         day = sale_day(facts.sold_at, self._timezone)
         token_hash = hash_token(self._links.token(facts.session_id, 1))
         expires = now + timedelta(days=self._links.ttl_days)
@@ -231,7 +263,8 @@ class Fulfilment:
             created_at=now,
         )
         month, day_product = rollup_key(day, product.id)
-        with TransactWrite(connection=self._connection()) as tx:
+        token = uuid.uuid4().hex  # the same for the SDK's retries of this one commit
+        with TransactWrite(connection=self._connection(), client_request_token=token) as tx:
             tx.save(
                 purchase,
                 condition=Purchase.session_id.does_not_exist() | (Purchase.status == "pending"),
@@ -247,10 +280,14 @@ class Fulfilment:
             )
         return purchase
 
-    def _send_claimed(self, purchase: Purchase) -> None:
-        """Send the receipt for a purchase whose claim we hold; release it if SES fails."""
+    def _send_claimed(self, purchase: Purchase) -> str:
+        """Send the receipt for a purchase whose claim we hold; release it if SES fails.
+
+        Returns a note for the outcome ("" when sent). An address SES refuses for good is
+        recorded on the purchase (the seller sees it) and not retried.
+        """
         if not purchase.email:
-            return
+            return "no email address"
         receipt = Receipt(
             to=purchase.email,
             product_name=purchase.product_name,
@@ -263,6 +300,13 @@ class Fulfilment:
         )
         try:
             self._mailer.send_receipt(receipt)
+        except ReceiptRejected:
+            logger.error("SES refused the receipt address of %s", purchase.session_id)
+            try:
+                purchase.update(actions=[Purchase.receipt_error.set("address refused by SES")])
+            except PynamoDBException as exc:
+                raise Unavailable("The store could not record the receipt.") from exc
+            return "receipt refused by SES"
         except Unavailable:
             self._release_claim(purchase)
             raise
@@ -270,9 +314,11 @@ class Fulfilment:
             purchase.update(actions=[Purchase.receipt_sent_at.set(self._clock())])
         except PynamoDBException:
             # The buyer has the receipt; only our note of it failed (after PynamoDB's own
-            # retries). Answering 5xx would make Stripe redeliver after the claim's lease and
-            # send a second receipt, so succeed, keep the claim, and log it for the operator.
+            # retries). Succeed and keep the claim: a 5xx would have Stripe redeliver after the
+            # lease and mail again. (A duplicate arriving meanwhile cannot tell this from a dead
+            # claim holder and may still cause a second receipt; never none.)
             logger.error("receipt for %s sent but not recorded", purchase.session_id)
+        return ""
 
     def _release_claim(self, purchase: Purchase) -> None:
         try:

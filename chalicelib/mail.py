@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from chalicelib.errors import Unavailable
+from chalicelib.errors import ReceiptNotSent, ReceiptRejected
 from chalicelib.money import format_amount
 from chalicelib.pages import render
 
@@ -35,7 +35,8 @@ class Mailer:
         """Send the receipt; return SES's message id.
 
         Raises:
-            Unavailable: SES refused or could not be reached (the caller retries later).
+            ReceiptRejected: SES refused this recipient for good (a bad or blocked address).
+            ReceiptNotSent: SES failed or could not be reached (the caller retries later).
         """
         amount = format_amount(receipt.amount_cents, receipt.currency)
         subject = f"Your {self._site_name} receipt: {receipt.product_name}"
@@ -53,5 +54,16 @@ class Mailer:
                 },
             )
         except Exception as exc:  # botocore raises many kinds; all mean "not sent"
-            raise Unavailable("The receipt could not be sent.") from exc
+            if self._refuses_recipient(exc):
+                raise ReceiptRejected("SES refused the buyer's address.") from exc
+            raise ReceiptNotSent("The receipt could not be sent.") from exc
         return str(answer.get("MessageId", ""))
+
+    def _refuses_recipient(self, exc: Exception) -> bool:
+        """SES refused this recipient for good. A refusal that names our sender (unverified,
+        say) is the store's own setup: that one stays retryable until the operator fixes it."""
+        error = getattr(exc, "response", {}).get("Error", {})
+        code, message = error.get("Code", ""), error.get("Message", "").lower()
+        if code == "InvalidParameterValue":
+            return True
+        return code == "MessageRejected" and self._sender.lower() not in message

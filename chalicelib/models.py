@@ -129,6 +129,7 @@ class Purchase(Model):
     dispute_status = UnicodeAttribute(null=True)
     receipt_claimed_at = UTCDateTimeAttribute(null=True)
     receipt_sent_at = UTCDateTimeAttribute(null=True)
+    receipt_error = UnicodeAttribute(null=True)  # SES refused the address for good
     updated_at = UTCDateTimeAttribute(null=True)
 
     payment_intent_index = PaymentIntentIndex()

@@ -146,6 +146,27 @@ def test_thanks_after_payment_fulfils_once_and_shows_the_mailed_link(shop, clien
     assert Purchase.get(session_id).status == "paid"
 
 
+def test_thanks_shows_the_link_to_a_paid_buyer_even_while_ses_is_down(
+    shop, client, product, monkeypatch
+):
+    from botocore.exceptions import EndpointConnectionError
+
+    from chalicelib import aws
+
+    def down(**kwargs):
+        raise EndpointConnectionError(endpoint_url="https://email.us-east-1.amazonaws.com")
+
+    client.http.post(f"/checkout/{product.id}")
+    session_id = next(iter(shop.sessions))
+    _pay(shop, session_id)
+    monkeypatch.setattr(aws.ses_client(), "send_email", down)
+    page = client.http.get(f"/thanks?session_id={session_id}")
+    assert page.status_code == 200
+    assert re.search(r"/download/[\w-]{43}", page.body.decode())
+    assert sent_emails() == []
+    assert Purchase.get(session_id).status == "paid"
+
+
 def test_thanks_while_payment_is_pending_promises_an_email(shop, client, product):
     client.http.post(
         f"/checkout/{product.id}",

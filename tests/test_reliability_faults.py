@@ -5,12 +5,13 @@ finishes with exactly one purchase and one receipt."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from botocore.exceptions import ClientError
 from pynamodb.connection.base import Connection
 
-from chalicelib import aws, store
+from chalicelib import aws, fulfilment, store
 from chalicelib.models import DailySales, DownloadLink, Purchase
 from tests.conftest import checkout_session, deliver, sent_emails, stripe_event
 
@@ -61,14 +62,63 @@ def test_dynamodb_failure_before_the_purchase_is_written_leaves_nothing(
     assert _counts() == (1, 1, 1, 1)
 
 
-def test_failure_recording_the_sent_receipt_never_sends_a_second_one(client, product, monkeypatch):
+def test_failure_recording_the_sent_receipt_answers_200_and_sends_no_more(
+    client, product, monkeypatch
+):
+    monkeypatch.setattr(fulfilment, "RECEIPT_WAIT_SECONDS", 0.2)
     Outage(monkeypatch, "UpdateItem", nth=1, code="InternalServerError")
-    # The buyer has the receipt, so Stripe must not redeliver (a redelivery after the claim's
-    # lease would mail it again): the webhook succeeds and the operator gets a log line.
+    # The buyer has the receipt, so this delivery succeeds (the operator gets a log line).
     assert deliver(client, _payload(product)).status_code == 200
     assert _counts() == (1, 1, 1, 1)
-    for _ in range(3):
-        assert deliver(client, _payload(product)).status_code == 200
+    # A duplicate cannot tell this from a claim holder that died: it sends nothing and asks
+    # Stripe to come back later rather than claim a receipt went out.
+    assert deliver(client, _payload(product)).status_code == 409
+    assert _counts() == (1, 1, 1, 1)
+
+
+def _commit_then(monkeypatch, after_commit):
+    """The first TransactWriteItems commits, then `after_commit(real, conn, kwargs)` decides
+    what the caller sees (the answer lost on the way back)."""
+    real = Connection._make_api_call
+    seen = {"n": 0}
+
+    def lossy(conn, operation_name, operation_kwargs):
+        result = real(conn, operation_name, operation_kwargs)
+        if operation_name == "TransactWriteItems":
+            seen["n"] += 1
+            if seen["n"] == 1:
+                return after_commit(real, conn, operation_kwargs)
+        return result
+
+    monkeypatch.setattr(Connection, "_make_api_call", lossy)
+
+
+def test_sdk_retry_of_a_commit_whose_answer_was_lost_still_sends_the_receipt(
+    client, product, monkeypatch
+):
+    # The SDK repeats the commit; DynamoDB (moto keeps no request tokens) fails its conditions.
+    _commit_then(monkeypatch, lambda real, conn, kwargs: real(conn, "TransactWriteItems", kwargs))
+    assert deliver(client, _payload(product)).status_code == 200
+    assert _counts() == (1, 1, 1, 1)
+
+
+def test_commit_answer_lost_for_good_ends_in_one_receipt_on_stripes_retry(
+    client, product, monkeypatch
+):
+    monkeypatch.setattr(fulfilment, "RECEIPT_WAIT_SECONDS", 0.2)
+
+    def lost(real, conn, kwargs):
+        raise ClientError({"Error": {"Code": "InternalServerError", "Message": "lost"}}, "Tx")
+
+    _commit_then(monkeypatch, lost)
+    assert deliver(client, _payload(product)).status_code == 503
+    assert _counts() == (1, 1, 1, 0)
+    # Stripe's quick retry finds the claim of the failed call: not sent, so not "done".
+    assert deliver(client, _payload(product)).status_code == 409
+    later = datetime.now(UTC) + fulfilment.CLAIM_LEASE + timedelta(seconds=1)
+    monkeypatch.setattr(store.get_fulfilment(), "_clock", lambda: later)
+    assert deliver(client, _payload(product)).status_code == 200
+    assert deliver(client, _payload(product)).status_code == 200
     assert _counts() == (1, 1, 1, 1)
 
 

@@ -199,3 +199,44 @@ def test_ses_outage_is_503_then_the_retry_sends_exactly_one_receipt(client, prod
     assert len(sent_emails()) == 1
     assert Purchase.get("cs_test_a1").receipt_sent_at is not None
     assert _all(DailySales)[0].orders == 1
+
+
+def test_an_address_ses_refuses_for_good_is_recorded_and_not_retried(client, product, monkeypatch):
+    from botocore.exceptions import ClientError
+
+    from chalicelib import aws
+
+    def refused(**kwargs):
+        raise ClientError(
+            {"Error": {"Code": "MessageRejected", "Message": "Address blacklisted."}}, "SendEmail"
+        )
+
+    monkeypatch.setattr(aws.ses_client(), "send_email", refused)
+    payload = _completed(product)
+    # A retry cannot help, so Stripe is not asked for one; the seller sees why on the purchase.
+    assert deliver(client, payload).status_code == 200
+    assert deliver(client, payload).status_code == 200
+    purchase = Purchase.get("cs_test_a1")
+    assert purchase.status == "paid" and purchase.receipt_error
+    assert purchase.receipt_sent_at is None
+
+
+def test_ses_refusing_our_own_sender_stays_retryable(client, product, monkeypatch):
+    from botocore.exceptions import ClientError
+
+    from chalicelib import aws
+
+    def unverified(**kwargs):
+        raise ClientError(
+            {
+                "Error": {
+                    "Code": "MessageRejected",
+                    "Message": "Email address is not verified: store@example.test",
+                }
+            },
+            "SendEmail",
+        )
+
+    monkeypatch.setattr(aws.ses_client(), "send_email", unverified)
+    assert deliver(client, _completed(product)).status_code == 503
+    assert Purchase.get("cs_test_a1").receipt_error is None
