@@ -100,12 +100,22 @@ def load(environ: Mapping[str, str]) -> Settings:
         download_limit=_int(environ, "DOWNLOAD_LIMIT", 5, 1, 1000),
         download_ttl_days=_int(environ, "DOWNLOAD_TTL_DAYS", 30, 1, 3650),
         presign_seconds=_int(environ, "PRESIGN_SECONDS", 120, 10, 300),
-        report_timezone=_env("REPORT_TIMEZONE", "UTC"),
+        report_timezone=_timezone(_env("REPORT_TIMEZONE", "UTC")),
         user_pool_id=_env("USER_POOL_ID"),
         user_pool_client_id=_env("USER_POOL_CLIENT_ID"),
         stripe_api_base=_env("STRIPE_API_BASE") or None,
         aws_endpoint_url=_env("AWS_ENDPOINT_URL") or None,
     )
+
+
+def _timezone(name: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"REPORT_TIMEZONE {name!r} is not an IANA time zone name") from None
+    return name
 
 
 # Secrets: NAME directly from the environment, or NAME_PARAM naming an SSM SecureString.

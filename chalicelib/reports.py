@@ -22,6 +22,7 @@ from chalicelib.models import DailySales
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
+FIRST_YEAR, LAST_YEAR = 2000, 2999  # keeps date arithmetic far from date.min and date.max
 CSV_HEADER = ("date", "orders", "gross_cents", "refunded_cents", "net_cents")
 
 
@@ -45,9 +46,13 @@ class DateRange:
 
 def _parse_day(value: str, name: str) -> date:
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except (TypeError, ValueError):
         raise BadRequest(f"{name} must be a date like 2026-11-24", code="bad_date") from None
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        message = f"{name} must fall between {FIRST_YEAR} and {LAST_YEAR}"
+        raise BadRequest(message, code="bad_date")
+    return day
 
 
 def parse_range(

@@ -130,7 +130,7 @@ def read_fields(raw_body: bytes | None, content_type: str | None) -> dict[str, A
     if kind == JSON:
         try:
             data = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # deeply nested arrays exhaust the parser
             raise BadRequest("request body is not valid JSON") from None
         if not isinstance(data, dict):
             raise BadRequest("request body must be a JSON object")

@@ -85,8 +85,9 @@ def test_json_body_with_email_is_accepted(shop, client, product):
         ("email=" + "a" * 20000, "application/x-www-form-urlencoded"),
         (b"\xff\xfe\x00", "application/x-www-form-urlencoded"),
         ("some text", "text/plain"),
+        ("[" * 3000, "application/json"),
     ],
-    ids=["bad-json", "json-list", "email-number", "bad-email", "huge", "not-utf8", "text"],
+    ids=["bad-json", "json-list", "email-number", "bad-email", "huge", "not-utf8", "text", "deep"],
 )
 def test_unreadable_checkout_body_is_400_and_starts_nothing(
     shop, client, product, body, content_type

@@ -156,8 +156,10 @@ def test_report_spanning_a_year_boundary_reads_every_month(client, product, admi
         "from=2026-11-10&to=2026-11-01",
         "from=2025-01-01&to=2026-01-03",
         "format=xml",
+        "to=9999-12-31",
+        "to=0001-01-05",
     ],
-    ids=["month-13", "word", "feb-30", "reversed", "over-366-days", "bad-format"],
+    ids=["month-13", "word", "feb-30", "reversed", "over-366-days", "bad-format", "max", "min"],
 )
 def test_bad_report_query_is_400(client, admin, aws, query):
     response = client.http.get(f"/reports?{query}", headers=admin)

@@ -1,0 +1,32 @@
+"""Stage settings: read once from the environment, and a typo fails loudly at load."""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.config import ConfigError, load
+
+
+def test_defaults_name_the_stages_tables_and_bucket():
+    settings = load({"BULL_STAGE": "prod"})
+    assert settings.purchases_table == "bull-prod-purchases"
+    assert settings.bucket == "bull-prod-products"
+    assert settings.report_timezone == "UTC"
+
+
+def test_a_real_time_zone_is_accepted():
+    assert load({"REPORT_TIMEZONE": "Asia/Tokyo"}).report_timezone == "Asia/Tokyo"
+
+
+@pytest.mark.parametrize("name", ["Mars/Olympus", "Europe/Berln", "../../etc/passwd", " "])
+def test_a_mistyped_time_zone_is_named_in_the_error(name):
+    with pytest.raises(ConfigError, match="REPORT_TIMEZONE"):
+        load({"REPORT_TIMEZONE": name})
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("DOWNLOAD_LIMIT", "five"), ("PRESIGN_SECONDS", "900")]
+)
+def test_numbers_out_of_range_are_refused(name, value):
+    with pytest.raises(ConfigError, match=name):
+        load({name: value})
