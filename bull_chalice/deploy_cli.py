@@ -332,7 +332,7 @@ def product_add(
     bind_models(settings)
     try:
         made = resources.add_product(
-            Catalog(),
+            Catalog(currency=settings.currency),
             target.client("s3"),
             settings,
             name=name,

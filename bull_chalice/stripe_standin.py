@@ -49,10 +49,18 @@ def _lists(node: Any) -> Any:
     return node
 
 
-def _error(status: int, message: str, code: str | None = None) -> Response:
+# Roughly what Stripe accepts: a local part, "@", and a domain with a dot and no empty label.
+STRIPE_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
+
+
+def _error(
+    status: int, message: str, code: str | None = None, param: str | None = None
+) -> Response:
     body = {"error": {"type": "invalid_request_error", "message": message}}
     if code:
         body["error"]["code"] = code
+    if param:
+        body["error"]["param"] = param
     return Response(json.dumps(body), status=status, content_type="application/json")
 
 
@@ -84,6 +92,9 @@ class StandIn:
             amount = int(price["unit_amount"]) * int(items[0].get("quantity", 1))
         except (KeyError, ValueError):
             return _error(400, "unit_amount must be an integer")
+        email = params.get("customer_email")
+        if email is not None and not STRIPE_EMAIL.fullmatch(email):
+            return _error(400, f"Invalid email address: {email}", "email_invalid", "customer_email")
         session_id = "cs_test_" + secrets.token_urlsafe(24).replace("-", "a").replace("_", "b")
         session = {
             "id": session_id,

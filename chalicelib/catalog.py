@@ -80,9 +80,12 @@ class Catalog:
     """Reads and changes products. Lookups are cached briefly per container, because the
     checkout and the webhook both need the product and it changes rarely."""
 
-    def __init__(self, model: type[Product] = Product, clock=time.monotonic) -> None:
+    def __init__(
+        self, model: type[Product] = Product, clock=time.monotonic, currency: str | None = None
+    ) -> None:
         self._model = model
         self._clock = clock
+        self._currency = currency  # the store's one currency, so reports add like with like
         self._cache: dict[str, tuple[float, ProductView | None]] = {}
 
     def get(self, product_id: str, *, fresh: bool = False) -> ProductView:
@@ -107,8 +110,9 @@ class Catalog:
         return view
 
     def get_active(self, product_id: str) -> ProductView:
-        """Return the product if it is on sale. Raises NotFound otherwise."""
-        product = self.get(product_id)
+        """Return the product if it is on sale, read fresh: a checkout must never use a price
+        or a listing the seller has just changed. Raises NotFound otherwise."""
+        product = self.get(product_id, fresh=True)
         if not product.active:
             raise NotFound("This product is not on sale.")
         return product
@@ -152,6 +156,8 @@ class Catalog:
             raise BadRequest("price_cents must be between 50 and 100000000")
         if not re.fullmatch(r"[a-z]{3}", (currency or "").lower()):
             raise BadRequest("currency must be a three-letter ISO code such as 'usd'")
+        if self._currency and currency.lower() != self._currency:
+            raise BadRequest(f"this store sells in {self._currency.upper()}", code="bad_currency")
         filename = validate_filename(filename)
         product_id = product_id or f"prod_{secrets.token_hex(8)}"
         if not PRODUCT_ID.match(product_id):

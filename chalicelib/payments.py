@@ -132,6 +132,7 @@ class Checkout:
         """Start a Checkout Session for `product` at its recorded price; return its URL.
 
         Raises:
+            BadRequest: Stripe refused the buyer's email address.
             PaymentProviderError: Stripe refused or could not be reached.
         """
         import stripe
@@ -157,6 +158,13 @@ class Checkout:
             params["customer_email"] = email
         try:
             session = self._stripe().v1.checkout.sessions.create(params=params)
+        except stripe.InvalidRequestError as exc:
+            if exc.param == "customer_email":
+                message = "Check the email address and try again."
+                raise BadRequest(message, code="bad_email") from exc
+            raise PaymentProviderError(
+                "The payment provider is not answering. Please try again in a minute."
+            ) from exc
         except stripe.StripeError as exc:
             raise PaymentProviderError(
                 "The payment provider is not answering. Please try again in a minute."

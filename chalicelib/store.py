@@ -42,8 +42,7 @@ def _transactions() -> Connection:
 
 @functools.cache
 def get_catalog() -> Catalog:
-    _bound()
-    return Catalog()
+    return Catalog(currency=_bound().currency)
 
 
 @functools.cache

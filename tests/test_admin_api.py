@@ -65,8 +65,17 @@ def test_create_product_returns_201_and_an_upload_url(client, admin):
         {"name": "X", "price_cents": -5, "filename": "a.pdf"},
         {"name": "X", "price_cents": 500, "filename": "../../etc/passwd"},
         {"name": "X", "price_cents": 500, "filename": "a.pdf", "currency": "dollars"},
+        {"name": "X", "price_cents": 500, "filename": "a.pdf", "currency": "jpy"},
     ],
-    ids=["no-name", "float-price", "string-price", "negative", "path-filename", "bad-currency"],
+    ids=[
+        "no-name",
+        "float-price",
+        "string-price",
+        "negative",
+        "path-filename",
+        "bad-currency",
+        "other-currency",  # reports add one currency's cents; a JPY "cent" is a whole yen
+    ],
 )
 def test_bad_product_fields_are_400_and_create_nothing(client, admin, fields):
     answer = _post(client, "/admin/products", admin, fields)

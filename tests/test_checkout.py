@@ -8,6 +8,7 @@ import re
 import pytest
 
 from chalicelib import store
+from chalicelib.catalog import Catalog
 from chalicelib.models import Purchase
 from tests.conftest import sent_emails
 
@@ -110,6 +111,32 @@ def test_unknown_product_is_404_and_starts_nothing(shop, client, product, produc
 def test_inactive_product_cannot_be_bought(shop, client, product):
     store.get_catalog().update(product.id, active=False)
     assert client.http.post(f"/checkout/{product.id}").status_code == 404
+
+
+def test_an_email_stripe_refuses_is_a_400_that_says_so(shop, client, product):
+    response = client.http.post(
+        f"/checkout/{product.id}",
+        body="email=buyer%40example.",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 400
+    assert "email address" in response.body.decode()
+    assert shop.sessions == {}
+
+
+def test_a_price_change_reaches_the_very_next_checkout(shop, client, product):
+    client.http.post(f"/checkout/{product.id}")  # warms this container's product cache
+    Catalog().update(product.id, price_cents=2500)  # the seller, through another container
+    client.http.post(f"/checkout/{product.id}")
+    amounts = [s["amount_total"] for s in shop.sessions.values()]
+    assert amounts == [1999, 2500]
+
+
+def test_a_product_just_taken_off_sale_cannot_be_bought(shop, client, product):
+    client.http.post(f"/checkout/{product.id}")
+    Catalog().update(product.id, active=False)
+    assert client.http.post(f"/checkout/{product.id}").status_code == 404
+    assert len(shop.sessions) == 1
 
 
 def test_stripe_down_gives_a_clear_502_page(client, product, monkeypatch):
