@@ -48,6 +48,14 @@ def build_policy(region: str, account: str, stage: str, outputs: dict[str, str])
                 "Resource": f"arn:aws:s3:::{outputs['ProductsBucket']}/products/*",
             },
             {
+                # Only so that HeadObject tells a missing product file (404) from a refusal
+                # (403) before a product goes on sale.
+                "Sid": "FindProductFiles",
+                "Effect": "Allow",
+                "Action": ["s3:ListBucket"],
+                "Resource": f"arn:aws:s3:::{outputs['ProductsBucket']}",
+            },
+            {
                 "Sid": "Receipts",
                 "Effect": "Allow",
                 "Action": ["ses:SendEmail"],

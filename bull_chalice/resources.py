@@ -136,7 +136,8 @@ def add_product(
     currency: str | None = None,
     product_id: str | None = None,
 ) -> Any:
-    """Create a product record and upload its file where the record says it lives."""
+    """Create a product record, upload its file where the record says it lives, and put it
+    on sale."""
     product = catalog.create(
         name=name,
         description=description,
@@ -146,4 +147,4 @@ def add_product(
         product_id=product_id,
     )
     s3.put_object(Bucket=settings.bucket, Key=product.file_key, Body=content)
-    return product
+    return catalog.update(product.id, active=True)

@@ -1,17 +1,22 @@
-"""The products a store sells: listing, lookup, and the seller's changes."""
+"""The products a store sells: listing, lookup, and the seller's changes.
+
+A product is on sale only while its current file is in the bucket: it is created off sale, and
+goes on sale (or back on sale after a new file version) once the upload has landed.
+"""
 
 from __future__ import annotations
 
 import re
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PynamoDBException
 
-from chalicelib.errors import BadRequest, NotFound, Unavailable
+from chalicelib.errors import BadRequest, Conflict, NotFound, Unavailable
 from chalicelib.models import Product
 
 PRODUCT_ID = re.compile(r"^prod_[A-Za-z0-9]{6,40}$")
@@ -65,6 +70,19 @@ class ProductView:
         }
 
 
+def object_exists(s3: Any, bucket: str, key: str) -> bool:
+    """Whether `key` is in `bucket` (one HeadObject). Other S3 errors propagate."""
+    from botocore.exceptions import ClientError
+
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return False
+        raise
+    return True
+
+
 def file_key_for(product_id: str, version: int, filename: str) -> str:
     return f"products/{product_id}/v{version}/{filename}"
 
@@ -81,11 +99,16 @@ class Catalog:
     checkout and the webhook both need the product and it changes rarely."""
 
     def __init__(
-        self, model: type[Product] = Product, clock=time.monotonic, currency: str | None = None
+        self,
+        model: type[Product] = Product,
+        clock=time.monotonic,
+        currency: str | None = None,
+        file_exists: Callable[[str], bool] | None = None,
     ) -> None:
         self._model = model
         self._clock = clock
         self._currency = currency  # the store's one currency, so reports add like with like
+        self._file_exists = file_exists
         self._cache: dict[str, tuple[float, ProductView | None]] = {}
 
     def get(self, product_id: str, *, fresh: bool = False) -> ProductView:
@@ -144,7 +167,8 @@ class Catalog:
         filename: str,
         product_id: str | None = None,
     ) -> ProductView:
-        """Create a product; its file is expected at `file_key` (uploaded separately)."""
+        """Create a product, off sale until its file is uploaded to `file_key` and it is
+        put on sale with `update(active=True)`."""
         name = (name or "").strip()
         if not 1 <= len(name) <= 200:
             raise BadRequest("name must be 1 to 200 characters")
@@ -172,8 +196,7 @@ class Catalog:
             filename=filename,
             file_key=file_key_for(product_id, 1, filename),
             file_version=1,
-            active=True,
-            listed="1",
+            active=False,
             created_at=now,
             updated_at=now,
         )
@@ -197,12 +220,22 @@ class Catalog:
         name: str | None = None,
         description: str | None = None,
     ) -> ProductView:
-        """Change price, availability, text, or start a new file version (`filename`)."""
+        """Change price, availability, text, or start a new file version (`filename`).
+
+        A new file version takes the product off sale until its upload lands; putting a
+        product on sale checks that its file is in the bucket.
+
+        Raises:
+            BadRequest: a field is malformed.
+            NotFound: no such product.
+            Conflict: `active=True` while the product's file has not been uploaded.
+            Unavailable: DynamoDB or S3 failed.
+        """
         for label, value in (("name", name), ("description", description), ("filename", filename)):
             if value is not None and not isinstance(value, str):
                 raise BadRequest(f"{label} must be text")
         current = self.get(product_id, fresh=True)
-        item = self._model.get(product_id)
+        item = self._model(product_id)
         actions = [self._model.updated_at.set(datetime.now(UTC))]
         if price_cents is not None:
             if isinstance(price_cents, bool) or not isinstance(price_cents, int):
@@ -210,9 +243,16 @@ class Catalog:
             if not 50 <= price_cents <= 100_000_000:
                 raise BadRequest("price_cents must be between 50 and 100000000")
             actions.append(self._model.price_cents.set(price_cents))
+        if active is not None and not isinstance(active, bool):
+            raise BadRequest("active must be true or false")
+        if filename is not None:
+            if active:
+                message = "Upload the new file first, then put the product on sale."
+                raise Conflict(message, code="file_missing")
+            active = False  # the new version is not uploaded yet
         if active is not None:
-            if not isinstance(active, bool):
-                raise BadRequest("active must be true or false")
+            if active:
+                self._require_file(current.file_key)
             actions.append(self._model.active.set(active))
             actions.append(self._model.listed.set("1") if active else self._model.listed.remove())
         if name is not None:
@@ -232,12 +272,25 @@ class Catalog:
                 self._model.file_key.set(file_key_for(product_id, version, filename)),
             ]
         try:
-            item.update(actions=actions)
+            item.update(actions=actions, condition=self._model.product_id.exists())
         except PynamoDBException as exc:
+            if _conditional_failed(exc):
+                raise NotFound("No such product.") from None
             raise Unavailable("The product could not be saved. Try again.") from exc
         view = ProductView.of(item)
         self._cache[product_id] = (self._clock(), view)
         return view
+
+    def _require_file(self, key: str) -> None:
+        if self._file_exists is None:
+            return
+        try:
+            present = self._file_exists(key)
+        except Exception as exc:  # botocore raises many kinds; all mean "could not check"
+            raise Unavailable("The store could not check the product's file. Try again.") from exc
+        if not present:
+            message = "Upload the product's file before putting it on sale."
+            raise Conflict(message, code="file_missing")
 
 
 def _conditional_failed(exc: Exception) -> bool:

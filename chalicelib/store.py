@@ -13,7 +13,7 @@ from pynamodb.connection import Connection
 from chalicelib import aws, config
 from chalicelib.after_sale import AfterSale
 from chalicelib.auth import KeySet, TokenVerifier, fetch_jwks
-from chalicelib.catalog import Catalog
+from chalicelib.catalog import Catalog, object_exists
 from chalicelib.delivery import Downloads
 from chalicelib.fulfilment import Fulfilment, LinkPolicy
 from chalicelib.mail import Mailer
@@ -42,7 +42,12 @@ def _transactions() -> Connection:
 
 @functools.cache
 def get_catalog() -> Catalog:
-    return Catalog(currency=_bound().currency)
+    s = _bound()
+
+    def file_exists(key: str) -> bool:
+        return object_exists(aws.s3_client(), s.bucket, key)
+
+    return Catalog(currency=s.currency, file_exists=file_exists)
 
 
 @functools.cache

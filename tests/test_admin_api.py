@@ -34,7 +34,15 @@ def sold(client, product):
     return re.search(r"/download/([\w-]{43})", sent_emails()[0].body).group(1)
 
 
-def test_create_product_returns_201_and_an_upload_url(client, admin):
+def _upload(upload, content=b"%PDF new"):
+    """PUT to the presigned URL as the dashboard does (in-process moto answers it)."""
+    import requests
+
+    answer = requests.put(upload["url"], data=content, timeout=10)
+    assert answer.status_code == 200
+
+
+def test_a_new_product_goes_on_sale_only_once_its_file_is_uploaded(client, admin):
     answer = _post(
         client,
         "/admin/products",
@@ -49,9 +57,20 @@ def test_create_product_returns_201_and_an_upload_url(client, admin):
     )
     assert answer.status_code == 201
     body = json.loads(answer.body)
-    assert body["product"]["price_cents"] == 4900 and body["product"]["active"] is True
+    product_id = body["product"]["id"]
+    assert body["product"]["price_cents"] == 4900 and body["product"]["active"] is False
     upload = urlparse(body["upload"]["url"])
     assert body["upload"]["method"] == "PUT" and upload.path.endswith("/v1/course.zip")
+    assert json.loads(client.http.get("/products").body)["products"] == []
+
+    early = _patch(client, f"/admin/products/{product_id}", admin, {"active": True})
+    assert early.status_code == 409
+    assert json.loads(early.body)["error"]["code"] == "file_missing"
+    assert json.loads(client.http.get("/products").body)["products"] == []
+
+    _upload(body["upload"])
+    on = _patch(client, f"/admin/products/{product_id}", admin, {"active": True})
+    assert on.status_code == 200
     listed = json.loads(client.http.get("/products").body)["products"]
     assert [p["name"] for p in listed] == ["Video course"]
 
@@ -83,7 +102,7 @@ def test_bad_product_fields_are_400_and_create_nothing(client, admin, fields):
     assert json.loads(client.http.get("/admin/products", headers=admin).body)["products"] == []
 
 
-def test_patch_changes_price_deactivates_and_starts_a_new_file_version(client, admin, product):
+def test_a_new_file_version_pauses_sales_until_it_is_uploaded(client, admin, product):
     answer = _patch(
         client,
         f"/admin/products/{product.id}",
@@ -94,6 +113,16 @@ def test_patch_changes_price_deactivates_and_starts_a_new_file_version(client, a
     assert answer.status_code == 200
     assert body["product"]["price_cents"] == 2500 and body["product"]["file_version"] == 2
     assert urlparse(body["upload"]["url"]).path.endswith("/v2/handbook-2.pdf")
+    assert body["product"]["active"] is False
+    assert client.http.post(f"/checkout/{product.id}").status_code == 404
+    _upload(body["upload"])
+    on = _patch(client, f"/admin/products/{product.id}", admin, {"active": True})
+    assert json.loads(on.body)["product"]["active"] is True
+    listed = json.loads(client.http.get("/products").body)["products"]
+    assert [p["price_cents"] for p in listed] == [2500]
+
+
+def test_unlisting_takes_a_product_off_the_storefront(client, admin, product):
     off = _patch(client, f"/admin/products/{product.id}", admin, {"active": False})
     assert json.loads(off.body)["product"]["active"] is False
     assert json.loads(client.http.get("/products").body)["products"] == []
