@@ -9,6 +9,7 @@ retry on fresh state.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.errors import Conflict, Unavailable
+from chalicelib.errors import Conflict, ReceiptNotSent, Unavailable
 from chalicelib.fulfilment import LinkPolicy, Outcome, load_purchase, rollup_key, sale_day
 from chalicelib.mail import Mailer, Receipt
 from chalicelib.models import DailySales, DownloadLink, Purchase
@@ -178,19 +179,33 @@ class AfterSale:
 
         self._change(session_id, decide, self._clock(), "resent")
         purchase = self.get(session_id)
-        link = DownloadLink.get(purchase.token_hash, consistent_read=True)
-        self._mailer.send_receipt(
-            Receipt(
-                to=purchase.email,
-                product_name=purchase.product_name,
-                amount_cents=int(purchase.amount_cents),
-                currency=purchase.currency,
-                link=self._links.url(purchase.session_id, int(purchase.link_version)),
-                downloads=int(link.downloads_left),
-                expires_at=datetime.fromtimestamp(int(link.expires_at), UTC),
-                session_id=purchase.session_id,
+        try:
+            link = DownloadLink.get(purchase.token_hash, consistent_read=True)
+        except PynamoDBException as exc:
+            raise Unavailable("The new link is made but could not be read; resend again.") from exc
+        try:
+            self._mailer.send_receipt(
+                Receipt(
+                    to=purchase.email,
+                    product_name=purchase.product_name,
+                    amount_cents=int(purchase.amount_cents),
+                    currency=purchase.currency,
+                    link=self._links.url(purchase.session_id, int(purchase.link_version)),
+                    downloads=int(link.downloads_left),
+                    expires_at=datetime.fromtimestamp(int(link.expires_at), UTC),
+                    session_id=purchase.session_id,
+                )
             )
-        )
+        except ReceiptNotSent as exc:
+            message = "The new link is made, but the email could not be sent; resend again."
+            raise ReceiptNotSent(message) from exc
+        with contextlib.suppress(PynamoDBException):  # only a note for the seller
+            purchase.update(
+                actions=[
+                    Purchase.receipt_sent_at.set(self._clock()),
+                    Purchase.receipt_error.remove(),
+                ]
+            )
         return purchase
 
     def request_refund(self, session_id: str, checkout: Checkout) -> Purchase:
@@ -269,8 +284,9 @@ class AfterSale:
         if change.link_state:
             actions.append(Purchase.link_state.set(change.link_state))
         new_link: DownloadLink | None = None
+        old_unchanged = None
         if change.new_link_version is not None:
-            new_link = self._replacement_link(purchase, change.new_link_version, now)
+            new_link, old_unchanged = self._replacement_link(purchase, change.new_link_version, now)
             actions += [
                 Purchase.link_version.set(change.new_link_version),
                 Purchase.token_hash.set(new_link.token_hash),
@@ -285,7 +301,9 @@ class AfterSale:
             old_link = DownloadLink(purchase.token_hash) if purchase.token_hash else None
             if new_link is not None and old_link is not None:
                 tx.save(new_link, condition=DownloadLink.token_hash.does_not_exist())
-                tx.update(old_link, actions=[DownloadLink.state.set("replaced")])
+                tx.update(
+                    old_link, actions=[DownloadLink.state.set("replaced")], condition=old_unchanged
+                )
             elif old_link is not None and (change.link_state or change.link_reset):
                 tx.update(
                     old_link,
@@ -314,11 +332,18 @@ class AfterSale:
             ]
         return actions
 
-    def _replacement_link(self, purchase: Purchase, version: int, now: datetime) -> DownloadLink:
+    def _replacement_link(
+        self, purchase: Purchase, version: int, now: datetime
+    ) -> tuple[DownloadLink, Any]:
+        """The new link, a copy of the old one's counts and log, and the condition that the
+        old link is still as copied (a download in between makes the change retry)."""
         from chalicelib.delivery import hash_token
 
         old = DownloadLink.get(purchase.token_hash, consistent_read=True)
-        return DownloadLink(
+        unchanged = (DownloadLink.downloads_left == int(old.downloads_left)) & (
+            DownloadLink.state == old.state
+        )
+        new = DownloadLink(
             hash_token(self._links.token(purchase.session_id, version)),
             session_id=purchase.session_id,
             product_id=old.product_id,
@@ -331,6 +356,7 @@ class AfterSale:
             log=set(old.log or ()) or None,
             created_at=now,
         )
+        return new, unchanged
 
 
 def _require_settled(purchase: Purchase) -> None:

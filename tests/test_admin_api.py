@@ -176,6 +176,24 @@ def test_resend_mails_a_new_link_and_kills_the_old_one(client, admin, sold):
     assert "4 downloads left" in client.http.get(f"/download/{new}").body.decode()
 
 
+def test_a_download_during_a_resend_is_not_given_back(client, admin, sold, monkeypatch):
+    from chalicelib.after_sale import AfterSale
+
+    real = AfterSale._replacement_link
+    raced = []
+
+    def download_in_between(self, *args, **kwargs):
+        copied = real(self, *args, **kwargs)
+        if not raced:  # the buyer clicks after the old link was copied, before the commit
+            raced.append(client.http.post(f"/download/{sold}").status_code)
+        return copied
+
+    monkeypatch.setattr(AfterSale, "_replacement_link", download_in_between)
+    assert _post(client, "/admin/purchases/cs_test_a1/resend", admin).status_code == 200
+    assert raced == [303]
+    assert DownloadLink.get(Purchase.get("cs_test_a1").token_hash).downloads_left == 4
+
+
 def test_reset_restores_downloads_and_revoke_kills_the_link(client, admin, sold):
     for _ in range(5):
         client.http.post(f"/download/{sold}")
