@@ -13,7 +13,6 @@ from chalice import Chalice, Response
 from chalicelib import store
 from chalicelib.admin import AdminDesk
 from chalicelib.auth import gateway_authorizer
-from chalicelib.delivery import link_url
 from chalicelib.errors import BadRequest, NotFound, ReceiptNotSent, ReceiptPending
 from chalicelib.pages import render
 from chalicelib.payments import CheckoutFacts, clean_email, verify_event
@@ -110,10 +109,7 @@ def thanks() -> Response:
     with contextlib.suppress(ReceiptNotSent, ReceiptPending):
         fulfilment.fulfil(facts)
     purchase = fulfilment.purchase(session_id)
-    link = link_url(
-        store.settings().site_url,
-        store.get_link_policy().token(session_id, int(purchase.link_version)),
-    )
+    link = fulfilment.thanks_link(purchase)
     return html(
         render("thanks.html", paid=True, purchase=purchase, link=link, email=purchase.email),
         headers={"Cache-Control": "no-store"},

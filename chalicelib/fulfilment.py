@@ -45,6 +45,7 @@ logger = logging.getLogger(__name__)
 
 CLAIM_LEASE = timedelta(minutes=2)
 RECEIPT_WAIT_SECONDS = 3.0
+THANKS_LINK_WINDOW = timedelta(hours=1)
 PAID_STATUSES = ("paid", "no_payment_required")
 TRANSACTION_ATTEMPTS = 4
 
@@ -213,6 +214,20 @@ class Fulfilment:
     def purchase(self, session_id: str) -> Purchase:
         """The recorded purchase (strongly consistent read). Raises NotFound or Unavailable."""
         return load_purchase(session_id)
+
+    def thanks_link(self, purchase: Purchase) -> str | None:
+        """The download link the thank-you page may show, or None to point at the email.
+
+        Only the first link, and only shortly after payment: a thanks URL left in a browser's
+        history must not keep handing out the purchase's link, nor the new one a resend made.
+        """
+        if purchase.status != "paid" or purchase.link_state != "active":
+            return None
+        if int(purchase.link_version or 0) != 1 or purchase.paid_at is None:
+            return None
+        if self._clock() - purchase.paid_at > THANKS_LINK_WINDOW:
+            return None
+        return self._links.url(purchase.session_id, 1)
 
     # -- internals ----------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 
 import pytest
 
@@ -172,6 +173,30 @@ def test_thanks_after_payment_fulfils_once_and_shows_the_mailed_link(shop, clien
     assert link and link.group(1) in second.body.decode()
     assert len(sent_emails()) == 1 and link.group(1) in sent_emails()[0].body
     assert Purchase.get(session_id).status == "paid"
+
+
+def test_thanks_stops_showing_the_link_an_hour_after_payment(shop, client, product, monkeypatch):
+    client.http.post(f"/checkout/{product.id}")
+    session_id = next(iter(shop.sessions))
+    _pay(shop, session_id)
+    assert "/download/" in client.http.get(f"/thanks?session_id={session_id}").body.decode()
+    fulfilment = store.get_fulfilment()
+    later = fulfilment._clock() + timedelta(hours=1, minutes=1)
+    monkeypatch.setattr(fulfilment, "_clock", lambda: later)
+    page = client.http.get(f"/thanks?session_id={session_id}")
+    assert page.status_code == 200
+    assert "/download/" not in page.body.decode() and "in the email" in page.body.decode()
+
+
+def test_thanks_never_shows_a_link_made_by_a_resend(shop, client, product):
+    client.http.post(f"/checkout/{product.id}")
+    session_id = next(iter(shop.sessions))
+    _pay(shop, session_id)
+    client.http.get(f"/thanks?session_id={session_id}")
+    store.get_after_sale().resend(session_id)
+    page = client.http.get(f"/thanks?session_id={session_id}").body.decode()
+    assert "/download/" not in page
+    assert len(sent_emails()) == 2
 
 
 def test_thanks_shows_the_link_to_a_paid_buyer_even_while_ses_is_down(
