@@ -98,7 +98,9 @@ def thanks() -> Response:
     if not session_id.startswith("cs_") or len(session_id) > 255:
         raise NotFound("We could not find that checkout.")
     session = store.get_checkout().retrieve_session(session_id)
-    facts = CheckoutFacts.from_session(session, sold_at=datetime.now(UTC))
+    facts = CheckoutFacts.from_session(
+        session, sold_at=datetime.now(UTC), store_id=store.settings().store_id
+    )
     if facts is None:
         raise NotFound("We could not find that checkout.")
     fulfilment = store.get_fulfilment()
@@ -129,7 +131,9 @@ def stripe_webhook() -> Response:
     event = verify_event(
         request.raw_body or b"", header(request, "stripe-signature"), store.webhook_secret()
     )
-    outcome = handle_event(event, store.get_fulfilment(), store.get_after_sale())
+    outcome = handle_event(
+        event, store.get_fulfilment(), store.get_after_sale(), store.settings().store_id
+    )
     return json_response({"received": True, "result": outcome.result})
 
 

@@ -24,6 +24,7 @@ from chalicelib.errors import Conflict, ReceiptNotSent, Unavailable
 from chalicelib.fulfilment import LinkPolicy, Outcome, load_purchase, rollup_key, sale_day
 from chalicelib.mail import Mailer, Receipt
 from chalicelib.models import DailySales, DownloadLink, Purchase
+from chalicelib.payments import is_ours
 
 if TYPE_CHECKING:
     from chalicelib.payments import Checkout
@@ -32,6 +33,7 @@ logger = logging.getLogger(__name__)
 
 ATTEMPTS = 4
 TERMINAL_LINK_STATES = ("refunded", "revoked")
+DISPUTE_GRACE = timedelta(hours=1)
 
 
 @dataclass
@@ -59,7 +61,9 @@ class AfterSale:
         timezone: str,
         connection_factory: Callable[[], Any],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        store_id: str | None = None,
     ) -> None:
+        self._store_id = store_id
         self._links = links
         self._mailer = mailer
         self._timezone = timezone
@@ -72,7 +76,8 @@ class AfterSale:
         """Record the charge's cumulative `amount_refunded`; a full refund kills the link."""
         refunded = _as_int(charge.get("amount_refunded"))
         purchase = self._by_intent(charge.get("payment_intent"))
-        if purchase is None and _ours(charge) and refunded is not None:
+        ours = is_ours(charge.get("metadata"), self._store_id)
+        if purchase is None and ours and refunded is not None:
             # Stripe copies the PaymentIntent's metadata (set at checkout) onto the charge: this
             # refund is ours but its checkout event has not arrived yet. A 409 makes Stripe
             # deliver it again later, after the purchase exists.
@@ -96,7 +101,7 @@ class AfterSale:
 
     def dispute_created(self, dispute: dict[str, Any], at: datetime) -> Outcome:
         """A dispute opened: downloads pause until it closes (unless it closed already)."""
-        purchase = self._dispute_purchase(dispute)
+        purchase = self._dispute_purchase(dispute, at)
         if purchase is None:
             return Outcome("ignored", detail="not a charge of this store")
 
@@ -117,7 +122,7 @@ class AfterSale:
         status = dispute.get("status")
         if status not in ("won", "lost", "warning_closed"):
             return Outcome("ignored", detail="not a closed dispute")
-        purchase = self._dispute_purchase(dispute)
+        purchase = self._dispute_purchase(dispute, at)
         if purchase is None:
             return Outcome("ignored", detail="not a closed dispute of this store")
         won = status != "lost"
@@ -231,13 +236,15 @@ class AfterSale:
 
     # -- the mechanism --------------------------------------------------------------------
 
-    def _dispute_purchase(self, dispute: dict[str, Any]) -> Purchase | None:
+    def _dispute_purchase(self, dispute: dict[str, Any], at: datetime) -> Purchase | None:
         """The disputed purchase. A dispute names no product, so one whose payment is unknown
         may be ours with its checkout event still on the way: answer 409 so Stripe redelivers
-        it (for a shared Stripe account this retries other sellers' disputes for a while)."""
+        it, but only for `DISPUTE_GRACE` after the event (a shared Stripe account's other
+        stores' disputes are then ignored instead of retried for days)."""
         intent = dispute.get("payment_intent")
         purchase = self._by_intent(intent)
-        if purchase is None and isinstance(intent, str) and intent.startswith("pi_"):
+        recent = self._clock() - at < DISPUTE_GRACE
+        if purchase is None and recent and isinstance(intent, str) and intent.startswith("pi_"):
             raise Conflict("The purchase is not recorded yet; retry later.", code="not_yet")
         return purchase
 
@@ -364,11 +371,6 @@ def _require_settled(purchase: Purchase) -> None:
     success event is on the way, so ask Stripe to redeliver this one later (409)."""
     if purchase.status == "pending":
         raise Conflict("The payment is not recorded as settled yet; retry later.", code="not_yet")
-
-
-def _ours(charge: dict[str, Any]) -> bool:
-    metadata = charge.get("metadata")
-    return isinstance(metadata, dict) and bool(metadata.get("product_id"))
 
 
 def _require_link(purchase: Purchase) -> None:

@@ -39,6 +39,8 @@ class Settings:
     user_pool_client_id: str
     stripe_api_base: str | None
     aws_endpoint_url: str | None
+    # Tags this store's Stripe objects, so stages sharing one Stripe account ignore each other's.
+    store_id: str = "bull"
 
     @property
     def cognito_issuer(self) -> str:
@@ -105,6 +107,7 @@ def load(environ: Mapping[str, str]) -> Settings:
         user_pool_client_id=_env("USER_POOL_CLIENT_ID"),
         stripe_api_base=_env("STRIPE_API_BASE") or None,
         aws_endpoint_url=_env("AWS_ENDPOINT_URL") or None,
+        store_id=_env("STORE_ID", prefix),
     )
 
 

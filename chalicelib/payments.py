@@ -42,12 +42,17 @@ class CheckoutFacts:
     sold_at: datetime
 
     @classmethod
-    def from_session(cls, session: dict[str, Any], sold_at: datetime) -> CheckoutFacts | None:
-        """Read a Checkout Session; None when it is not one of this store's sessions."""
+    def from_session(
+        cls, session: dict[str, Any], sold_at: datetime, store_id: str | None = None
+    ) -> CheckoutFacts | None:
+        """Read a Checkout Session; None when it is not one of this store's sessions (another
+        stage or store on the same Stripe account tags its sessions with its own `store`)."""
         session_id = session.get("id")
         metadata = session.get("metadata") or {}
         product_id = metadata.get("product_id") if isinstance(metadata, dict) else None
         if not isinstance(session_id, str) or not session_id.startswith("cs_"):
+            return None
+        if not is_ours(metadata, store_id):
             return None
         if not isinstance(product_id, str) or not product_id:
             return None
@@ -109,13 +114,25 @@ def verify_event(payload: bytes, signature: str | None, secret: str) -> StripeEv
     )
 
 
+def is_ours(metadata: Any, store_id: str | None) -> bool:
+    """Whether Stripe metadata (a session's, or a charge's copied from its PaymentIntent)
+    belongs to this store: it names a product and no other store."""
+    if not isinstance(metadata, dict) or not metadata.get("product_id"):
+        return False
+    tag = metadata.get("store")
+    return tag is None or store_id is None or tag == store_id
+
+
 class Checkout:
     """Creates and reads Checkout Sessions through the Stripe API."""
 
-    def __init__(self, api_key: str, api_base: str | None, site_url: str) -> None:
+    def __init__(
+        self, api_key: str, api_base: str | None, site_url: str, store_id: str = "bull"
+    ) -> None:
         self._api_key = api_key
         self._api_base = api_base
         self._site_url = site_url
+        self._store_id = store_id
         self._client: Any = None
 
     def _stripe(self) -> Any:
@@ -149,8 +166,10 @@ class Checkout:
                     },
                 }
             ],
-            "metadata": {"product_id": product.id},
-            "payment_intent_data": {"metadata": {"product_id": product.id}},
+            "metadata": {"product_id": product.id, "store": self._store_id},
+            "payment_intent_data": {
+                "metadata": {"product_id": product.id, "store": self._store_id}
+            },
             "success_url": f"{self._site_url}/thanks?session_id={{CHECKOUT_SESSION_ID}}",
             "cancel_url": f"{self._site_url}/",
         }

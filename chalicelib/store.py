@@ -88,13 +88,16 @@ def get_downloads() -> Downloads:
 @functools.cache
 def get_checkout() -> Checkout:
     s = _bound()
-    return Checkout(config.secret("STRIPE_SECRET_KEY"), s.stripe_api_base, s.site_url)
+    return Checkout(
+        config.secret("STRIPE_SECRET_KEY"), s.stripe_api_base, s.site_url, store_id=s.store_id
+    )
 
 
 @functools.cache
 def get_after_sale() -> AfterSale:
     s = _bound()
     return AfterSale(
+        store_id=s.store_id,
         links=get_link_policy(),
         mailer=get_mailer(),
         timezone=s.report_timezone,

@@ -21,7 +21,9 @@ AFTER_SALE_EVENTS = {
 HANDLED_EVENTS = (*CHECKOUT_EVENTS, *AFTER_SALE_EVENTS)
 
 
-def handle_event(event: StripeEvent, fulfilment: Fulfilment, after_sale: AfterSale) -> Outcome:
+def handle_event(
+    event: StripeEvent, fulfilment: Fulfilment, after_sale: AfterSale, store_id: str | None = None
+) -> Outcome:
     """Apply one verified event. Unknown types and other stores' objects are ignored.
 
     Raises:
@@ -33,7 +35,7 @@ def handle_event(event: StripeEvent, fulfilment: Fulfilment, after_sale: AfterSa
     action = CHECKOUT_EVENTS.get(event.type)
     if action is None:
         return Outcome("ignored", detail=f"event type {event.type} is not handled")
-    facts = CheckoutFacts.from_session(event.object, sold_at=event.created)
+    facts = CheckoutFacts.from_session(event.object, sold_at=event.created, store_id=store_id)
     if facts is None:
         return Outcome("ignored", detail="not a checkout session of this store")
     return action(fulfilment, facts)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import time
 
 import pytest
 
@@ -115,6 +116,36 @@ def test_refund_of_a_charge_that_is_not_ours_is_ignored(client, product, bought)
     answer = deliver(client, payload)
     assert answer.status_code == 200 and b"ignored" in answer.body
     assert _state()[0] == 0
+
+
+def test_refund_from_another_stage_on_the_same_stripe_account_is_ignored(client, product):
+    # Not recorded here, and tagged by another store: no 409, so Stripe stops retrying.
+    charge = {
+        **_charge(1999),
+        "payment_intent": "pi_prod_only",
+        "metadata": {"product_id": product.id, "store": "bull-prod"},
+    }
+    answer = deliver(client, stripe_event("charge.refunded", charge))
+    assert answer.status_code == 200 and b"ignored" in answer.body
+
+
+def test_refund_of_our_own_charge_before_its_checkout_arrives_is_409(client, product):
+    charge = {
+        **_charge(1999),
+        "payment_intent": "pi_soon",
+        "metadata": {"product_id": product.id, "store": "bull-test"},
+    }
+    assert deliver(client, stripe_event("charge.refunded", charge)).status_code == 409
+
+
+def test_a_dispute_of_an_unknown_payment_is_retried_only_briefly(client, product):
+    dispute = {**_dispute(), "payment_intent": "pi_unknown"}
+    fresh = stripe_event("charge.dispute.created", dispute)
+    assert deliver(client, fresh).status_code == 409
+    # Still unknown hours later: another store's dispute on a shared account.
+    stale = stripe_event("charge.dispute.created", dispute, created=int(time.time()) - 7200)
+    answer = deliver(client, stale)
+    assert answer.status_code == 200 and b"ignored" in answer.body
 
 
 @pytest.mark.parametrize(

@@ -34,7 +34,7 @@ def test_checkout_redirects_to_stripe_with_the_recorded_price(shop, client, prod
     session = _session(shop)
     assert response.headers["Location"] == session["url"]
     assert session["amount_total"] == 1999 and session["currency"] == "usd"
-    assert session["metadata"] == {"product_id": product.id}
+    assert session["metadata"] == {"product_id": product.id, "store": "bull-test"}
     assert session["customer_email"] == "buyer@example.test"
     assert session["success_url"] == (
         "https://store.example.test/thanks?session_id={CHECKOUT_SESSION_ID}"

@@ -240,3 +240,11 @@ def test_ses_refusing_our_own_sender_stays_retryable(client, product, monkeypatc
     monkeypatch.setattr(aws.ses_client(), "send_email", unverified)
     assert deliver(client, _completed(product)).status_code == 503
     assert Purchase.get("cs_test_a1").receipt_error is None
+
+
+def test_a_session_of_another_stage_on_the_same_stripe_account_is_ignored(client, product):
+    session = checkout_session(product_id=product.id)
+    session["metadata"]["store"] = "bull-prod"
+    answer = deliver(client, stripe_event("checkout.session.completed", session))
+    assert answer.status_code == 200 and b"ignored" in answer.body
+    assert _all(Purchase) == [] and sent_emails() == []

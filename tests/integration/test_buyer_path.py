@@ -53,7 +53,10 @@ def test_receipt_shows_the_amount_paid_from_the_product_record(stack, buyer):
     session_id = re.search(r"/pay/(cs_\w+)", answer.headers["Location"]).group(1)
     session = requests.get(f"{stack.stripe_api_url}/v1/checkout/sessions/{session_id}", timeout=10)
     assert session.json()["amount_total"] == 1999
-    assert session.json()["metadata"] == {"product_id": stack.demo_product_id}
+    assert session.json()["metadata"] == {
+        "product_id": stack.demo_product_id,
+        "store": "bull-local",
+    }
     requests.post(answer.headers["Location"], allow_redirects=False, timeout=60)
     mails = requests.get(f"{stack.moto_url}/moto-api/data.json", timeout=10).json()
     body = next(
