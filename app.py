@@ -22,6 +22,7 @@ from chalicelib.web import (
     api_route,
     browser_route,
     client_ip,
+    framework_errors,
     header,
     html,
     json_response,
@@ -31,6 +32,7 @@ from chalicelib.web import (
 from chalicelib.webhooks import handle_event
 
 app = Chalice(app_name="bull")
+app.register_middleware(framework_errors, "http")
 ADMIN_AUTHORIZER = gateway_authorizer()
 
 

@@ -67,7 +67,9 @@ TITLES = {
     404: "Not found",
     409: "Not yet",
     410: "This link no longer works",
+    405: "Not allowed here",
     413: "Too large",
+    415: "That request could not be read",
     500: "Something went wrong",
     502: "Payment provider unavailable",
     503: "Temporarily unavailable",
@@ -152,3 +154,28 @@ def header(request: Any, name: str) -> str | None:
 def client_ip(request: Any) -> str:
     identity = (request.context or {}).get("identity") or {}
     return str(identity.get("sourceIp") or "")
+
+
+BROWSER_PATHS = ("/", "/thanks", "/admin")
+BROWSER_PREFIXES = ("/checkout/", "/download/")
+FRAMEWORK_ERRORS = {
+    405: ("method_not_allowed", "This address does not take that kind of request."),
+    415: ("unsupported_media_type", "Send the fields as a form or as JSON."),
+}
+
+
+def framework_errors(request: Any, get_response: Callable[[Any], Response]) -> Response:
+    """Chalice answers an unsupported method or media type itself, as `{"Code", "Message"}`,
+    before any route runs: give those answers the store's shapes (HTML or `{"error"}`)."""
+    response = get_response(request)
+    if response.status_code not in FRAMEWORK_ERRORS:
+        return response
+    code, message = FRAMEWORK_ERRORS[response.status_code]
+    path = getattr(request, "path", "") or ""
+    if path in BROWSER_PATHS or path.startswith(BROWSER_PREFIXES):
+        answer = html_error(response.status_code, TITLES[response.status_code], message)
+    else:
+        answer = json_error(response.status_code, code, message)
+    if "Allow" in (response.headers or {}):
+        answer.headers["Allow"] = response.headers["Allow"]
+    return answer

@@ -55,3 +55,27 @@ def test_pages_send_security_headers_and_never_leak_the_link_as_referrer(client,
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert headers["X-Frame-Options"] == "DENY"
     assert headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_an_unsupported_media_type_on_a_browser_route_is_a_415_page(client, product):
+    answer = client.http.post(
+        f"/checkout/{product.id}", body="<xml/>", headers={"Content-Type": "text/xml"}
+    )
+    assert answer.status_code == 415
+    assert answer.headers["Content-Type"].startswith("text/html")
+    assert b"UnsupportedMediaType" not in answer.body
+
+
+def test_an_unsupported_media_type_on_an_api_route_is_a_json_error(client, aws):
+    answer = client.http.post(
+        "/webhooks/stripe", body="<xml/>", headers={"Content-Type": "text/xml"}
+    )
+    assert answer.status_code == 415
+    assert json.loads(answer.body)["error"]["code"] == "unsupported_media_type"
+
+
+def test_a_method_a_route_does_not_take_is_a_405_json_error_with_allow(client, aws):
+    answer = client.http.put("/products", body="{}")
+    assert answer.status_code == 405
+    assert json.loads(answer.body)["error"]["code"] == "method_not_allowed"
+    assert answer.headers["Allow"] == "GET"
