@@ -205,7 +205,9 @@ def test_reset_restores_downloads_and_revoke_kills_the_link(client, admin, sold)
     assert client.http.post(f"/download/{sold}").status_code == 410
 
 
-def test_refund_button_asks_stripe_and_the_webhook_kills_the_link(client, admin, sold, stripe_api):
+@pytest.fixture
+def delivered(stripe_api):
+    """The stand-in holds the sale's charge; the events it would send are captured here."""
     stripe_api.charges["ch_1"] = {
         "id": "ch_1",
         "object": "charge",
@@ -215,27 +217,21 @@ def test_refund_button_asks_stripe_and_the_webhook_kills_the_link(client, admin,
         "payment_intent": "pi_test_a1",
         "refunded": False,
     }
-    stripe_api.webhook_secret = "whsec_test_" + "s" * 24
-    delivered = []
-    stripe_api.deliver = lambda kind, obj: delivered.append((kind, obj)) or 200
+    events = []
+    stripe_api.deliver = lambda kind, obj: events.append((kind, obj)) or 200
+    return events
+
+
+def test_refund_button_asks_stripe_and_the_webhook_kills_the_link(client, admin, sold, delivered):
     assert _post(client, "/admin/purchases/cs_test_a1/refund", admin).status_code == 200
     assert delivered[0][0] == "charge.refunded" and delivered[0][1]["amount_refunded"] == 1999
     deliver(client, stripe_event("charge.refunded", delivered[0][1]))
     assert client.http.post(f"/download/{sold}").status_code == 410
 
 
-def test_a_second_refund_click_is_409_and_refunds_nothing_more(client, admin, sold, stripe_api):
-    stripe_api.charges["ch_1"] = {
-        "id": "ch_1",
-        "object": "charge",
-        "amount": 1999,
-        "amount_refunded": 0,
-        "currency": "usd",
-        "payment_intent": "pi_test_a1",
-        "refunded": False,
-    }
-    delivered = []
-    stripe_api.deliver = lambda kind, obj: delivered.append((kind, obj)) or 200
+def test_a_second_refund_click_is_409_and_refunds_nothing_more(
+    client, admin, sold, stripe_api, delivered
+):
     assert _post(client, "/admin/purchases/cs_test_a1/refund", admin).status_code == 200
     # Stripe's charge.refunded has not reached the store yet: Stripe itself says no.
     again = _post(client, "/admin/purchases/cs_test_a1/refund", admin)
