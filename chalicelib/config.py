@@ -116,7 +116,7 @@ def _timezone(name: str) -> str:
 
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # "Europe" is a directory
         raise ConfigError(f"REPORT_TIMEZONE {name!r} is not an IANA time zone name") from None
     return name
 

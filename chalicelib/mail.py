@@ -54,16 +54,17 @@ class Mailer:
                 },
             )
         except Exception as exc:  # botocore raises many kinds; all mean "not sent"
-            if self._refuses_recipient(exc):
+            if self._refuses_recipient(exc, receipt.to):
                 raise ReceiptRejected("SES refused the buyer's address.") from exc
             raise ReceiptNotSent("The receipt could not be sent.") from exc
         return str(answer.get("MessageId", ""))
 
-    def _refuses_recipient(self, exc: Exception) -> bool:
-        """SES refused this recipient for good. A refusal that names our sender (unverified,
-        say) is the store's own setup: that one stays retryable until the operator fixes it."""
+    def _refuses_recipient(self, exc: Exception, recipient: str) -> bool:
+        """SES refused this recipient for good: it names the buyer's address and not ours.
+        Anything else (a paused account, an unverified sender or domain) is the store's own
+        setup and stays retryable until the operator fixes it."""
         error = getattr(exc, "response", {}).get("Error", {})
         code, message = error.get("Code", ""), error.get("Message", "").lower()
-        if code == "InvalidParameterValue":
-            return True
-        return code == "MessageRejected" and self._sender.lower() not in message
+        if code not in ("MessageRejected", "InvalidParameterValue"):
+            return False
+        return recipient.lower() in message and self._sender.lower() not in message

@@ -208,7 +208,14 @@ def test_an_address_ses_refuses_for_good_is_recorded_and_not_retried(client, pro
 
     def refused(**kwargs):
         raise ClientError(
-            {"Error": {"Code": "MessageRejected", "Message": "Address blacklisted."}}, "SendEmail"
+            {
+                "Error": {
+                    "Code": "MessageRejected",
+                    "Message": "Email address is not verified. The following identities failed "
+                    "the check in region US-EAST-1: buyer@example.test",
+                }
+            },
+            "SendEmail",
         )
 
     monkeypatch.setattr(aws.ses_client(), "send_email", refused)
@@ -248,3 +255,19 @@ def test_a_session_of_another_stage_on_the_same_stripe_account_is_ignored(client
     answer = deliver(client, stripe_event("checkout.session.completed", session))
     assert answer.status_code == 200 and b"ignored" in answer.body
     assert _all(Purchase) == [] and sent_emails() == []
+
+
+def test_ses_refusing_the_whole_account_stays_retryable(client, product, monkeypatch):
+    from botocore.exceptions import ClientError
+
+    from chalicelib import aws
+
+    def paused(**kwargs):
+        raise ClientError(
+            {"Error": {"Code": "MessageRejected", "Message": "Sending paused for this account."}},
+            "SendEmail",
+        )
+
+    monkeypatch.setattr(aws.ses_client(), "send_email", paused)
+    assert deliver(client, _completed(product)).status_code == 503
+    assert Purchase.get("cs_test_a1").receipt_error is None
