@@ -260,9 +260,10 @@ def admin_create_product() -> Response:
 )
 @admin_only
 def admin_update_product(product_id: str) -> Response:
-    """The changed product; with a new `filename`, a presigned `upload` URL for the new version."""
+    """The changed product; with a new `filename`, a presigned `upload` URL for the new version,
+    which buyers get once `publish_file` finds it uploaded. 409 while a needed file is missing."""
     fields = _json_fields()
-    allowed = {"price_cents", "active", "filename", "name", "description"}
+    allowed = {"price_cents", "active", "filename", "publish_file", "name", "description"}
     unknown = set(fields) - allowed
     if unknown:
         raise BadRequest(f"unknown fields: {', '.join(sorted(unknown))}")

@@ -57,10 +57,10 @@ class AdminDesk:
         self._bucket = bucket
 
     def upload_url(self, product: ProductView) -> dict[str, Any]:
-        """A presigned PUT for the product's current file version."""
+        """A presigned PUT for the product's pending file version, else its current one."""
         url = self._s3.generate_presigned_url(
             "put_object",
-            Params={"Bucket": self._bucket, "Key": product.file_key},
+            Params={"Bucket": self._bucket, "Key": product.pending_file_key or product.file_key},
             ExpiresIn=UPLOAD_URL_SECONDS,
         )
         return {"method": "PUT", "url": url, "expires_in": UPLOAD_URL_SECONDS}

@@ -1,7 +1,8 @@
 """The products a store sells: listing, lookup, and the seller's changes.
 
-A product is on sale only while its current file is in the bucket: it is created off sale, and
-goes on sale (or back on sale after a new file version) once the upload has landed.
+A product is on sale only while its current file is in the bucket: it is created off sale and
+goes on sale once its upload has landed. A new file version waits as *pending* (buyers keep the
+current file) until its upload has landed and it is published.
 """
 
 from __future__ import annotations
@@ -37,6 +38,14 @@ class ProductView:
     file_key: str
     file_version: int
     active: bool
+    pending_filename: str | None = None
+    pending_version: int | None = None
+
+    @property
+    def pending_file_key(self) -> str | None:
+        if not self.pending_filename or not self.pending_version:
+            return None
+        return file_key_for(self.id, self.pending_version, self.pending_filename)
 
     @classmethod
     def of(cls, item: Product) -> ProductView:
@@ -50,6 +59,8 @@ class ProductView:
             file_key=item.file_key,
             file_version=int(item.file_version or 1),
             active=bool(item.active),
+            pending_filename=item.pending_filename,
+            pending_version=int(item.pending_version) if item.pending_version else None,
         )
 
     def public(self) -> dict[str, Any]:
@@ -67,6 +78,7 @@ class ProductView:
             "filename": self.filename,
             "file_version": self.file_version,
             "active": self.active,
+            "pending_filename": self.pending_filename,
         }
 
 
@@ -124,7 +136,7 @@ class Catalog:
         if cached and not fresh and self._clock() - cached[0] < CACHE_SECONDS and cached[1]:
             return cached[1]
         try:
-            view = ProductView.of(self._model.get(product_id))
+            view = ProductView.of(self._model.get(product_id, consistent_read=fresh))
         except DoesNotExist:
             raise NotFound("No such product.") from None
         except PynamoDBException as exc:
@@ -217,65 +229,77 @@ class Catalog:
         price_cents: int | None = None,
         active: bool | None = None,
         filename: str | None = None,
+        publish_file: bool | None = None,
         name: str | None = None,
         description: str | None = None,
     ) -> ProductView:
-        """Change price, availability, text, or start a new file version (`filename`).
-
-        A new file version takes the product off sale until its upload lands; putting a
-        product on sale checks that its file is in the bucket.
+        """Change price, availability or text; start a new file version (`filename`, which
+        waits as pending) or publish the pending one once uploaded (`publish_file`).
 
         Raises:
             BadRequest: a field is malformed.
             NotFound: no such product.
-            Conflict: `active=True` while the product's file has not been uploaded.
+            Conflict: `active` or `publish_file` while the file it needs is not uploaded, or
+                the product changed meanwhile (retry).
             Unavailable: DynamoDB or S3 failed.
         """
         for label, value in (("name", name), ("description", description), ("filename", filename)):
             if value is not None and not isinstance(value, str):
                 raise BadRequest(f"{label} must be text")
+        for label, value in (("active", active), ("publish_file", publish_file)):
+            if value is not None and not isinstance(value, bool):
+                raise BadRequest(f"{label} must be true or false")
+        if filename is not None and publish_file:
+            raise BadRequest("upload the new file before publishing it")
         current = self.get(product_id, fresh=True)
-        item = self._model(product_id)
-        actions = [self._model.updated_at.set(datetime.now(UTC))]
+        model = self._model
+        actions = [model.updated_at.set(datetime.now(UTC))]
+        # Whatever was checked (a file's presence) must still hold when the write lands.
+        condition = (model.product_id.exists()) & (model.file_key == current.file_key)
         if price_cents is not None:
             if isinstance(price_cents, bool) or not isinstance(price_cents, int):
                 raise BadRequest("price_cents must be a whole number of cents")
             if not 50 <= price_cents <= 100_000_000:
                 raise BadRequest("price_cents must be between 50 and 100000000")
-            actions.append(self._model.price_cents.set(price_cents))
-        if active is not None and not isinstance(active, bool):
-            raise BadRequest("active must be true or false")
-        if filename is not None:
-            if active:
-                message = "Upload the new file first, then put the product on sale."
-                raise Conflict(message, code="file_missing")
-            active = False  # the new version is not uploaded yet
-        if active is not None:
-            if active:
-                self._require_file(current.file_key)
-            actions.append(self._model.active.set(active))
-            actions.append(self._model.listed.set("1") if active else self._model.listed.remove())
+            actions.append(model.price_cents.set(price_cents))
         if name is not None:
             if not 1 <= len(name.strip()) <= 200:
                 raise BadRequest("name must be 1 to 200 characters")
-            actions.append(self._model.name.set(name.strip()))
+            actions.append(model.name.set(name.strip()))
         if description is not None:
             if len(description) > 2000:
                 raise BadRequest("description must be at most 2000 characters")
-            actions.append(self._model.description.set(description))
+            actions.append(model.description.set(description))
         if filename is not None:
             filename = validate_filename(filename)
-            version = current.file_version + 1
+            version = max(current.file_version, current.pending_version or 0) + 1
+            actions += [model.pending_filename.set(filename), model.pending_version.set(version)]
+        live_key = current.file_key
+        if publish_file:
+            pending_key = current.pending_file_key
+            if pending_key is None:
+                raise Conflict("There is no new file to publish.", code="no_pending_file")
+            self._require_file(pending_key)
             actions += [
-                self._model.filename.set(filename),
-                self._model.file_version.set(version),
-                self._model.file_key.set(file_key_for(product_id, version, filename)),
+                model.filename.set(current.pending_filename),
+                model.file_version.set(current.pending_version),
+                model.file_key.set(pending_key),
+                model.pending_filename.remove(),
+                model.pending_version.remove(),
             ]
+            condition &= model.pending_version == current.pending_version
+            live_key = pending_key
+        if active is not None:
+            if active:
+                self._require_file(live_key)
+            actions.append(model.active.set(active))
+            actions.append(model.listed.set("1") if active else model.listed.remove())
+        item = model(product_id)
         try:
-            item.update(actions=actions, condition=self._model.product_id.exists())
+            item.update(actions=actions, condition=condition)
         except PynamoDBException as exc:
             if _conditional_failed(exc):
-                raise NotFound("No such product.") from None
+                raise Conflict("The product changed meanwhile; try again.") from None
             raise Unavailable("The product could not be saved. Try again.") from exc
         view = ProductView.of(item)
         self._cache[product_id] = (self._clock(), view)

@@ -55,6 +55,9 @@ class Product(Model):
     filename = UnicodeAttribute()
     file_key = UnicodeAttribute()
     file_version = NumberAttribute(default=1)
+    # A new file version being uploaded; buyers keep getting `file_key` until it is published.
+    pending_filename = UnicodeAttribute(null=True)
+    pending_version = NumberAttribute(null=True)
     active = BooleanAttribute(default=True)
     listed = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()

@@ -8,7 +8,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from chalicelib.models import DownloadLink, Purchase
+from chalicelib.models import DownloadLink, Product, Purchase
 from tests.conftest import checkout_session, deliver, sent_emails, stripe_event
 
 
@@ -102,7 +102,7 @@ def test_bad_product_fields_are_400_and_create_nothing(client, admin, fields):
     assert json.loads(client.http.get("/admin/products", headers=admin).body)["products"] == []
 
 
-def test_a_new_file_version_pauses_sales_until_it_is_uploaded(client, admin, product):
+def test_a_new_file_version_reaches_buyers_only_once_uploaded(client, admin, product):
     answer = _patch(
         client,
         f"/admin/products/{product.id}",
@@ -111,15 +111,26 @@ def test_a_new_file_version_pauses_sales_until_it_is_uploaded(client, admin, pro
     )
     body = json.loads(answer.body)
     assert answer.status_code == 200
-    assert body["product"]["price_cents"] == 2500 and body["product"]["file_version"] == 2
+    assert body["product"]["price_cents"] == 2500 and body["product"]["file_version"] == 1
+    assert body["product"]["pending_filename"] == "handbook-2.pdf"
     assert urlparse(body["upload"]["url"]).path.endswith("/v2/handbook-2.pdf")
-    assert body["product"]["active"] is False
-    assert client.http.post(f"/checkout/{product.id}").status_code == 404
+    # Still on sale with the file buyers had; the new one is not there yet.
+    assert body["product"]["active"] is True
+    early = _patch(client, f"/admin/products/{product.id}", admin, {"publish_file": True})
+    assert early.status_code == 409 and json.loads(early.body)["error"]["code"] == "file_missing"
+    assert Product.get(product.id).file_key.endswith("/v1/bull-handbook.pdf")
+
     _upload(body["upload"])
-    on = _patch(client, f"/admin/products/{product.id}", admin, {"active": True})
-    assert json.loads(on.body)["product"]["active"] is True
-    listed = json.loads(client.http.get("/products").body)["products"]
-    assert [p["price_cents"] for p in listed] == [2500]
+    published = _patch(client, f"/admin/products/{product.id}", admin, {"publish_file": True})
+    assert published.status_code == 200
+    assert json.loads(published.body)["product"]["file_version"] == 2
+    payload = stripe_event(
+        "checkout.session.completed",
+        checkout_session("cs_test_v2", product_id=product.id, payment_intent="pi_v2"),
+    )
+    assert deliver(client, payload).status_code == 200
+    link = DownloadLink.get(Purchase.get("cs_test_v2").token_hash)
+    assert link.file_key.endswith("/v2/handbook-2.pdf") and link.filename == "handbook-2.pdf"
 
 
 def test_unlisting_takes_a_product_off_the_storefront(client, admin, product):
