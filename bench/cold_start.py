@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
-from bench.common import alternate, report
-
-ROOT = Path(__file__).resolve().parent.parent
+from bench.common import alternate, report, run_python
 
 
 def _run(code: str) -> None:
-    subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        check=True,
-        env={"PATH": "", "PYTHONPATH": str(ROOT), "AWS_DEFAULT_REGION": "us-east-1"},
-    )
+    run_python(code, env={"AWS_DEFAULT_REGION": "us-east-1"})
 
 
 def run(rounds: int = 15) -> None:

@@ -9,11 +9,14 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 import requests
 
 from bull_chalice.local import free_port
 
+ROOT = Path(__file__).resolve().parent.parent
 RESULTS: list[tuple[str, float, float, str]] = []
 
 
@@ -98,6 +101,40 @@ def bench_env(moto_url: str) -> dict[str, str]:
         "STRIPE_WEBHOOK_SECRET": "whsec_bench_" + "0" * 20,
         "LINK_SIGNING_KEY": "bench-link-key-" + "0" * 20,
     }
+
+
+def run_python(code: str, *args: str, env: dict[str, str] | None = None) -> None:
+    """Run `code` in a fresh interpreter (the project on its path, nothing else inherited)."""
+    subprocess.run(
+        [sys.executable, "-c", code, *args],
+        cwd=ROOT,
+        check=True,
+        env={"PATH": "", "PYTHONPATH": str(ROOT), **(env or {})},
+    )
+
+
+def provision(env: dict[str, str]) -> Any:
+    """The store's tables, bucket and sender on the moto server, and one product on sale."""
+    import boto3
+
+    from bull_chalice import resources
+    from chalicelib import config, store
+
+    settings = config.get_settings()
+    session = boto3.session.Session()
+    s3 = session.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"])
+    resources.create_tables(settings)
+    resources.create_bucket(s3, settings)
+    resources.verify_sender(session.client("ses", endpoint_url=env["AWS_ENDPOINT_URL"]), settings)
+    return resources.add_product(
+        store.get_catalog(),
+        s3,
+        settings,
+        name="Bench book",
+        price_cents=1999,
+        filename="book.pdf",
+        content=b"%PDF bench",
+    )
 
 
 def use_env(env: dict[str, str]) -> None:

@@ -4,16 +4,21 @@ without (one `TransactWriteItems`, one `SendEmail`)."""
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import uuid
-from pathlib import Path
 
 import stripe
 
-from bench.common import alternate, bench_env, checkout_event, moto_server, report, use_env
-
-ROOT = Path(__file__).resolve().parent.parent
+from bench.common import (
+    alternate,
+    bench_env,
+    checkout_event,
+    moto_server,
+    provision,
+    report,
+    run_python,
+    use_env,
+)
 
 # What Lambda does on a cold start: import the handler, then call it with API Gateway's event.
 APP_CHILD = """
@@ -59,22 +64,11 @@ ses.send_email(
 """
 
 
-def _child(code: str, args: list[str], env: dict[str, str]) -> None:
-    subprocess.run(
-        [sys.executable, "-c", code, *args],
-        cwd=ROOT,
-        check=True,
-        env={"PATH": "", "PYTHONPATH": str(ROOT), **env},
-    )
-
-
 def run(rounds: int = 9) -> None:
-    from bench.hot_paths import _provision
-
     with moto_server() as moto_url:
         env = bench_env(moto_url)
         use_env(env)
-        product = _provision(env)
+        product = provision(env)
         from chalicelib import config
 
         settings = config.get_settings()
@@ -83,10 +77,10 @@ def run(rounds: int = 9) -> None:
         def first_webhook() -> None:
             payload = checkout_event(f"cs_{uuid.uuid4().hex}", product.id, "bench@example.com")
             signature = stripe.WebhookSignature.generate_signature_header(payload, secret)
-            _child(APP_CHILD, [payload, signature], env)
+            run_python(APP_CHILD, payload, signature, env=env)
 
         def bare_calls() -> None:
-            _child(BARE_CHILD, [f"{settings.purchases_table},{settings.links_table}"], env)
+            run_python(BARE_CHILD, f"{settings.purchases_table},{settings.links_table}", env=env)
 
         app_time, bare_time = alternate(first_webhook, bare_calls, rounds)
         report(

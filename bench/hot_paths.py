@@ -14,34 +14,21 @@ from contextlib import contextmanager
 import boto3
 import stripe
 
-from bench.common import alternate, bench_env, checkout_event, moto_server, report, use_env
+from bench.common import (
+    alternate,
+    bench_env,
+    checkout_event,
+    moto_server,
+    provision,
+    report,
+    use_env,
+)
 from chalicelib.delivery import DownloadEntry, hash_token
 
 BROWSER = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/120.0 Safari/537.36"
 )
-
-
-def _provision(env: dict[str, str]):
-    from bull_chalice import resources
-    from chalicelib import config, store
-
-    settings = config.get_settings()
-    session = boto3.session.Session()
-    s3 = session.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"])
-    resources.create_tables(settings)
-    resources.create_bucket(s3, settings)
-    resources.verify_sender(session.client("ses", endpoint_url=env["AWS_ENDPOINT_URL"]), settings)
-    return resources.add_product(
-        store.get_catalog(),
-        s3,
-        settings,
-        name="Bench book",
-        price_cents=1999,
-        filename="book.pdf",
-        content=b"%PDF bench",
-    )
 
 
 def _signed(payload: bytes, secret: str) -> dict[str, str]:
@@ -120,7 +107,7 @@ def run(rounds: int = 150) -> None:
     with moto_server() as moto_url:
         env = bench_env(moto_url)
         use_env(env)
-        product = _provision(env)
+        product = provision(env)
         from app import app
         from chalicelib import config
 
