@@ -90,6 +90,12 @@ def dynamodb_connection() -> Connection:
 
 def reset() -> None:
     """Drop every cached client and the session, so the next call builds anew."""
-    getters = (s3_client, ses_client, ssm_client, dynamodb_connection, _boto3_session)
-    for getter in (*getters, botocore_session):
+    for getter in (
+        s3_client,
+        ses_client,
+        ssm_client,
+        dynamodb_connection,
+        _boto3_session,
+        botocore_session,
+    ):
         getter.cache_clear()

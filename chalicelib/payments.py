@@ -154,6 +154,8 @@ class Checkout:
         """
         import stripe
 
+        # The session's and the PaymentIntent's (Stripe copies the latter onto the charge).
+        metadata = {"product_id": product.id, "store": self._store_id}
         params: dict[str, Any] = {
             "mode": "payment",
             "line_items": [
@@ -166,10 +168,8 @@ class Checkout:
                     },
                 }
             ],
-            "metadata": {"product_id": product.id, "store": self._store_id},
-            "payment_intent_data": {
-                "metadata": {"product_id": product.id, "store": self._store_id}
-            },
+            "metadata": metadata,
+            "payment_intent_data": {"metadata": metadata},
             "success_url": f"{self._site_url}/thanks?session_id={{CHECKOUT_SESSION_ID}}",
             "cancel_url": f"{self._site_url}/",
         }
@@ -177,14 +177,10 @@ class Checkout:
             params["customer_email"] = email
         try:
             session = self._stripe().v1.checkout.sessions.create(params=params)
-        except stripe.InvalidRequestError as exc:
-            if exc.param == "customer_email":
+        except stripe.StripeError as exc:
+            if getattr(exc, "param", None) == "customer_email":
                 message = "Check the email address and try again."
                 raise BadRequest(message, code="bad_email") from exc
-            raise PaymentProviderError(
-                "The payment provider is not answering. Please try again in a minute."
-            ) from exc
-        except stripe.StripeError as exc:
             raise PaymentProviderError(
                 "The payment provider is not answering. Please try again in a minute."
             ) from exc
@@ -222,13 +218,10 @@ class Checkout:
 
         try:
             refund = self._stripe().v1.refunds.create(params={"payment_intent": payment_intent})
-        except stripe.InvalidRequestError as exc:
-            if exc.code == "charge_already_refunded":
-                raise Conflict(
-                    "This payment is already refunded.", code="already_refunded"
-                ) from exc
-            raise PaymentProviderError("The payment provider refused the refund.") from exc
         except stripe.StripeError as exc:
+            if exc.code == "charge_already_refunded":
+                message = "This payment is already refunded."
+                raise Conflict(message, code="already_refunded") from exc
             raise PaymentProviderError("The payment provider refused the refund.") from exc
         return str(refund.id)
 
