@@ -32,7 +32,7 @@ from chalicelib.web import (
 from chalicelib.webhooks import handle_event
 
 app = Chalice(app_name="bull")
-app.register_middleware(framework_errors, "http")
+app.register_middleware(framework_errors(app.routes), "http")
 ADMIN_AUTHORIZER = gateway_authorizer()
 
 

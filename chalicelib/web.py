@@ -77,10 +77,13 @@ TITLES = {
 
 
 def _error_boundary(
-    answer: Callable[[StoreError], Response], unexpected: Callable[[], Response]
+    answer: Callable[[StoreError], Response],
+    unexpected: Callable[[], Response],
+    answers_html: bool,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """A decorator that turns domain errors into `answer(exc)` and anything else into
-    `unexpected()`, logging what the caller must not see."""
+    `unexpected()`, logging what the caller must not see. It marks the route as answering
+    HTML or JSON, which `framework_errors` reads."""
 
     def decorator(handler: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(handler)
@@ -95,6 +98,7 @@ def _error_boundary(
                 logger.exception("unhandled error: %s", type(exc).__name__)
                 return unexpected()
 
+        wrapped.answers_html = answers_html  # type: ignore[attr-defined]
         return wrapped
 
     return decorator
@@ -103,12 +107,14 @@ def _error_boundary(
 browser_route = _error_boundary(
     lambda exc: html_error(exc.status, TITLES.get(exc.status, TITLES[500]), exc.message),
     lambda: html_error(500, TITLES[500], "Please try again in a minute."),
+    answers_html=True,
 )
 browser_route.__doc__ = "Turn domain errors raised by a route into small HTML pages."
 
 api_route = _error_boundary(
     lambda exc: json_error(exc.status, exc.code, exc.message),
     lambda: json_error(500, "internal_error", "Something went wrong. Please try again."),
+    answers_html=False,
 )
 api_route.__doc__ = "Turn domain errors raised by a route into JSON errors."
 
@@ -156,23 +162,29 @@ def client_ip(request: Any) -> str:
     return str(identity.get("sourceIp") or "")
 
 
-BROWSER_PATHS = ("/", "/thanks", "/admin")
-BROWSER_PREFIXES = ("/checkout/", "/download/")
 FRAMEWORK_ERRORS = {
     405: ("method_not_allowed", "This address does not take that kind of request."),
     415: ("unsupported_media_type", "Send the fields as a form or as JSON."),
 }
 
 
-def framework_errors(request: Any, get_response: Callable[[Any], Response]) -> Response:
-    """Chalice answers an unsupported method or media type itself, as `{"Code", "Message"}`,
-    before any route runs: give those answers the store's shapes (HTML or `{"error"}`)."""
-    response = get_response(request)
-    if response.status_code not in FRAMEWORK_ERRORS:
-        return response
+def framework_errors(routes: dict[str, dict[str, Any]]) -> Callable[..., Response]:
+    """Middleware for Chalice's own answers to an unsupported method or media type (given as
+    `{"Code", "Message"}` before any route runs): the store's shapes instead, HTML where the
+    path's routes answer HTML (`browser_route`), else `{"error"}`."""
+
+    def middleware(request: Any, get_response: Callable[[Any], Response]) -> Response:
+        response = get_response(request)
+        if response.status_code not in FRAMEWORK_ERRORS:
+            return response
+        return _framework_answer(response, routes.get(getattr(request, "path", ""), {}))
+
+    return middleware
+
+
+def _framework_answer(response: Response, entries: dict[str, Any]) -> Response:
     code, message = FRAMEWORK_ERRORS[response.status_code]
-    path = getattr(request, "path", "") or ""
-    if path in BROWSER_PATHS or path.startswith(BROWSER_PREFIXES):
+    if any(getattr(e.view_function, "answers_html", False) for e in entries.values()):
         answer = html_error(response.status_code, TITLES[response.status_code], message)
     else:
         answer = json_error(response.status_code, code, message)
