@@ -255,7 +255,7 @@ class Catalog:
         model = self._model
         actions = [model.updated_at.set(datetime.now(UTC))]
         # Whatever was checked (a file's presence) must still hold when the write lands.
-        condition = (model.product_id.exists()) & (model.file_key == current.file_key)
+        condition = model.product_id.exists() & (model.file_key == current.file_key)
         if price_cents is not None:
             if isinstance(price_cents, bool) or not isinstance(price_cents, int):
                 raise BadRequest("price_cents must be a whole number of cents")
@@ -313,7 +313,7 @@ class Catalog:
         except Exception as exc:  # botocore raises many kinds; all mean "could not check"
             raise Unavailable("The store could not check the product's file. Try again.") from exc
         if not present:
-            message = "Upload the product's file before putting it on sale."
+            message = "That file has not been uploaded yet; upload it, then try again."
             raise Conflict(message, code="file_missing")
 
 
