@@ -12,9 +12,9 @@ def main() -> None:
 
 
 def _register() -> None:
-    from bull_chalice import deploy_cli, local_cli
+    from bull_chalice import admin_cli, deploy_cli, local_cli
 
-    for command in (*local_cli.COMMANDS, *deploy_cli.COMMANDS):
+    for command in (*local_cli.COMMANDS, *deploy_cli.COMMANDS, *admin_cli.COMMANDS):
         main.add_command(command)
 
 

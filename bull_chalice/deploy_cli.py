@@ -455,25 +455,17 @@ def report(stage: str, start: str | None, end: str | None, email: str, password:
     api_url = env.get("SITE_URL") or deployed_url(stage)
     if not api_url:
         raise click.ClickException(f"no API URL for stage {stage}: deploy it first")
-    cognito = target.client("cognito-idp")
-    try:
-        auth = cognito.initiate_auth(
-            ClientId=env["USER_POOL_CLIENT_ID"],
-            AuthFlow="USER_PASSWORD_AUTH",
-            AuthParameters={"USERNAME": email, "PASSWORD": password},
-        )
-    except ClientError as exc:
-        raise click.ClickException(
-            f"sign-in failed: {exc.response['Error'].get('Message', 'wrong email or password')}"
-        ) from None
-    if "AuthenticationResult" not in auth:
-        raise click.ClickException("this account must set a new password first (sign in once)")
+    from bull_chalice import signin
+
+    tokens = signin.sign_in(
+        target.client("cognito-idp"), env.get("USER_POOL_CLIENT_ID", ""), email, password
+    )
     params = {k: v for k, v in (("from", start), ("to", end)) if v}
     answer = requests.get(
         f"{api_url}/reports",
         params=params,
         timeout=30,
-        headers={"Authorization": f"Bearer {auth['AuthenticationResult']['IdToken']}"},
+        headers={"Authorization": f"Bearer {tokens.id_token}"},
     )
     if answer.status_code != 200:
         try:

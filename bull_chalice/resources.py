@@ -70,12 +70,15 @@ class UserPool:
 
 def create_user_pool(cognito: Any, name: str) -> UserPool:
     """A user pool for admins: email sign-in, an app client allowing USER_PASSWORD_AUTH
-    (and SRP) whose ID tokens carry `email`, and the `admins` group."""
+    (and SRP) whose ID tokens carry `email`, and the `admins` group. As in
+    infra/stack.yaml's AdminPool: optional TOTP MFA (`SOFTWARE_TOKEN_MFA`) and password
+    recovery by the verified email."""
     pool = cognito.create_user_pool(
         PoolName=name,
         UsernameAttributes=["email"],
         AutoVerifiedAttributes=["email"],
         AdminCreateUserConfig={"AllowAdminCreateUserOnly": True},
+        AccountRecoverySetting={"RecoveryMechanisms": [{"Name": "verified_email", "Priority": 1}]},
         Policies={
             "PasswordPolicy": {
                 "MinimumLength": 12,
@@ -86,6 +89,12 @@ def create_user_pool(cognito: Any, name: str) -> UserPool:
             }
         },
     )["UserPool"]
+    # CloudFormation's EnabledMfas: the API sets it on an existing pool.
+    cognito.set_user_pool_mfa_config(
+        UserPoolId=pool["Id"],
+        SoftwareTokenMfaConfiguration={"Enabled": True},
+        MfaConfiguration="OPTIONAL",
+    )
     client = cognito.create_user_pool_client(
         UserPoolId=pool["Id"],
         ClientName=f"{name}-admin",
