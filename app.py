@@ -13,19 +13,20 @@ from chalice import Chalice, Response
 from chalicelib import store
 from chalicelib.admin import AdminDesk
 from chalicelib.auth import gateway_authorizer
+from chalicelib.base_url import public_url
 from chalicelib.errors import BadRequest, NotFound, ReceiptNotSent, ReceiptPending
 from chalicelib.pages import render
 from chalicelib.payments import CheckoutFacts, clean_email, verify_event
 from chalicelib.reports import as_csv, parse_range
 from chalicelib.web import (
     BODY_TYPES,
-    api_route,
-    browser_route,
     client_ip,
+    error_boundaries,
     framework_errors,
     header,
     html,
     json_response,
+    page_base,
     read_fields,
     redirect,
 )
@@ -34,6 +35,7 @@ from chalicelib.webhooks import handle_event
 app = Chalice(app_name="bull")
 app.register_middleware(framework_errors(app.routes), "http")
 ADMIN_AUTHORIZER = gateway_authorizer()
+browser_route, api_route = error_boundaries(lambda: app.current_request)
 
 
 def admin_only(handler: Callable[..., Any]) -> Callable[..., Any]:
@@ -53,6 +55,16 @@ def _desk() -> AdminDesk:
     return AdminDesk(store.get_catalog(), aws.s3_client(), store.settings().bucket)
 
 
+def _page(template: str, **context: Any) -> str:
+    """A page whose links, forms and script calls stay under the base URL that served it."""
+    return render(template, base=page_base(app.current_request), **context)
+
+
+def _public_base() -> str:
+    """The base URL for mails and Stripe redirects (`SITE_URL`, else API Gateway's)."""
+    return public_url(app.current_request, store.settings().site_url)
+
+
 def _json_fields() -> dict[str, Any]:
     request = app.current_request
     return read_fields(request.raw_body, header(request, "content-type"))
@@ -63,7 +75,7 @@ def _json_fields() -> dict[str, Any]:
 def storefront() -> Response:
     """The storefront: every product on sale with a Buy button."""
     products = store.get_catalog().list_active()
-    return html(render("storefront.html", products=products))
+    return html(_page("storefront.html", products=products))
 
 
 @app.route("/products", methods=["GET"])
@@ -86,7 +98,7 @@ def checkout(product_id: str) -> Response:
     fields = read_fields(request.raw_body, header(request, "content-type"))
     email = clean_email(fields.get("email"))
     product = store.get_catalog().get_active(product_id)
-    return redirect(store.get_checkout().create_session(product, email))
+    return redirect(store.get_checkout(_public_base()).create_session(product, email))
 
 
 @app.route("/thanks", methods=["GET"])
@@ -105,17 +117,17 @@ def thanks() -> Response:
     )
     if facts is None:
         raise NotFound("We could not find that checkout.")
-    fulfilment = store.get_fulfilment()
+    fulfilment = store.get_fulfilment(_public_base())
     if facts.payment_status not in ("paid", "no_payment_required"):
-        return html(render("thanks.html", paid=False, email=facts.email))
+        return html(_page("thanks.html", paid=False, email=facts.email))
     # If only the receipt is held up, the purchase is recorded: show the link; Stripe's webhook
     # retries own the email.
     with contextlib.suppress(ReceiptNotSent, ReceiptPending):
         fulfilment.fulfil(facts)
     purchase = fulfilment.purchase(session_id)
-    link = fulfilment.thanks_link(purchase)
+    link = store.get_fulfilment(page_base(app.current_request)).thanks_link(purchase)
     return html(
-        render("thanks.html", paid=True, purchase=purchase, link=link, email=purchase.email),
+        _page("thanks.html", paid=True, purchase=purchase, link=link, email=purchase.email),
         headers={"Cache-Control": "no-store"},
     )
 
@@ -133,8 +145,9 @@ def stripe_webhook() -> Response:
     event = verify_event(
         request.raw_body or b"", header(request, "stripe-signature"), store.webhook_secret()
     )
+    base = _public_base()
     outcome = handle_event(
-        event, store.get_fulfilment(), store.get_after_sale(), store.settings().store_id
+        event, store.get_fulfilment(base), store.get_after_sale(base), store.settings().store_id
     )
     return json_response({"received": True, "result": outcome.result})
 
@@ -148,7 +161,7 @@ def download_landing(token: str) -> Response:
     """
     link = store.get_downloads().landing(token)
     return html(
-        render("landing.html", link=link, token=token), headers={"Cache-Control": "no-store"}
+        _page("landing.html", link=link, token=token), headers={"Cache-Control": "no-store"}
     )
 
 
@@ -178,7 +191,7 @@ def dashboard() -> Response:
     s = store.settings()
     cognito_url = s.aws_endpoint_url or f"https://cognito-idp.{s.region}.amazonaws.com/"
     nonce = secrets.token_urlsafe(16)
-    page = render(
+    page = _page(
         "admin.html",
         cognito_url=cognito_url,
         client_id=s.user_pool_client_id,
@@ -305,7 +318,7 @@ def admin_purchase_action(session_id: str, action: str) -> Response:
     cannot take the action (unpaid, no email, already refunded), PaymentProviderError (502)
     when Stripe refuses a refund.
     """
-    after_sale = store.get_after_sale()
+    after_sale = store.get_after_sale(_public_base())
     actions = {
         "resend": after_sale.resend,
         "reset": after_sale.reset,

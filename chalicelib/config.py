@@ -86,7 +86,8 @@ def load(environ: Mapping[str, str]) -> Settings:
 
     stage = _env("BULL_STAGE", "dev")
     prefix = f"bull-{stage}"
-    site_url = _env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+    # Optional: without it the store derives its base URL from API Gateway's request.
+    site_url = _env("SITE_URL").rstrip("/")
     return Settings(
         region=_env("AWS_REGION") or _env("AWS_DEFAULT_REGION", "us-east-1"),
         products_table=_env("PRODUCTS_TABLE", f"{prefix}-products"),

@@ -50,12 +50,26 @@ def get_catalog() -> Catalog:
     return Catalog(currency=s.currency, file_exists=file_exists)
 
 
-@functools.cache
-def get_link_policy() -> LinkPolicy:
+# Services that write absolute URLs (links in mails, Stripe's redirects) are built per base URL:
+# a store answers on a few (API Gateway's URL, a custom domain), so a small cache holds them all.
+BASES_CACHED = 8
+
+
+def _base(base: str | None) -> str:
+    return (base or _bound().site_url).rstrip("/")
+
+
+def get_link_policy(base: str | None = None) -> LinkPolicy:
+    """Links under `base` (default: `SITE_URL`)."""
+    return _link_policy(_base(base))
+
+
+@functools.lru_cache(maxsize=BASES_CACHED)
+def _link_policy(base: str) -> LinkPolicy:
     s = _bound()
     return LinkPolicy(
         key=config.secret("LINK_SIGNING_KEY"),
-        site_url=s.site_url,
+        site_url=base,
         download_limit=s.download_limit,
         ttl_days=s.download_ttl_days,
     )
@@ -67,13 +81,18 @@ def get_mailer() -> Mailer:
     return Mailer(aws.ses_client(), sender=s.sender_email, site_name=s.site_name)
 
 
-@functools.cache
-def get_fulfilment() -> Fulfilment:
+def get_fulfilment(base: str | None = None) -> Fulfilment:
+    """Fulfilment whose receipts link under `base` (default: `SITE_URL`)."""
+    return _fulfilment(_base(base))
+
+
+@functools.lru_cache(maxsize=BASES_CACHED)
+def _fulfilment(base: str) -> Fulfilment:
     s = _bound()
     return Fulfilment(
         catalog=get_catalog(),
         mailer=get_mailer(),
-        links=get_link_policy(),
+        links=get_link_policy(base),
         timezone=s.report_timezone,
         connection_factory=_transactions,
     )
@@ -85,20 +104,30 @@ def get_downloads() -> Downloads:
     return Downloads(aws.s3_client(), bucket=s.bucket, presign_seconds=s.presign_seconds)
 
 
-@functools.cache
-def get_checkout() -> Checkout:
+def get_checkout(base: str | None = None) -> Checkout:
+    """Checkout whose sessions return the buyer under `base` (default: `SITE_URL`)."""
+    return _checkout(_base(base))
+
+
+@functools.lru_cache(maxsize=BASES_CACHED)
+def _checkout(base: str) -> Checkout:
     s = _bound()
     return Checkout(
-        config.secret("STRIPE_SECRET_KEY"), s.stripe_api_base, s.site_url, store_id=s.store_id
+        config.secret("STRIPE_SECRET_KEY"), s.stripe_api_base, base, store_id=s.store_id
     )
 
 
-@functools.cache
-def get_after_sale() -> AfterSale:
+def get_after_sale(base: str | None = None) -> AfterSale:
+    """After-sale actions whose mails link under `base` (default: `SITE_URL`)."""
+    return _after_sale(_base(base))
+
+
+@functools.lru_cache(maxsize=BASES_CACHED)
+def _after_sale(base: str) -> AfterSale:
     s = _bound()
     return AfterSale(
         store_id=s.store_id,
-        links=get_link_policy(),
+        links=get_link_policy(base),
         mailer=get_mailer(),
         timezone=s.report_timezone,
         connection_factory=_transactions,
@@ -125,12 +154,12 @@ def webhook_secret() -> str:
 _GETTERS = (
     _bound,
     get_catalog,
-    get_link_policy,
+    _link_policy,
     get_mailer,
-    get_fulfilment,
+    _fulfilment,
     get_downloads,
-    get_checkout,
-    get_after_sale,
+    _checkout,
+    _after_sale,
     get_reports,
     get_verifier,
 )

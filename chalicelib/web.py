@@ -76,14 +76,23 @@ TITLES = {
 }
 
 
+def page_base(request: Any) -> str:
+    """The absolute base URL that served `request` (see `chalicelib.base_url`)."""
+    from chalicelib.base_url import page_url
+    from chalicelib.config import get_settings
+
+    return page_url(request, get_settings().site_url) if request is not None else ""
+
+
 def _error_boundary(
-    answer: Callable[[StoreError], Response],
-    unexpected: Callable[[], Response],
+    answer: Callable[[StoreError, Any], Response],
+    unexpected: Callable[[Any], Response],
     answers_html: bool,
+    current_request: Callable[[], Any],
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """A decorator that turns domain errors into `answer(exc)` and anything else into
-    `unexpected()`, logging what the caller must not see. It marks the route as answering
-    HTML or JSON, which `framework_errors` reads."""
+    """A decorator that turns domain errors into `answer(exc, request)` and anything else into
+    `unexpected(request)`, logging what the caller must not see. It marks the route as
+    answering HTML or JSON, which `framework_errors` reads."""
 
     def decorator(handler: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(handler)
@@ -93,10 +102,10 @@ def _error_boundary(
             except StoreError as exc:
                 if exc.status >= 500:
                     logger.warning("%s: %s (%s)", handler.__name__, exc.message, exc.__cause__)
-                return answer(exc)
+                return answer(exc, current_request())
             except Exception as exc:
                 logger.exception("unhandled error: %s", type(exc).__name__)
-                return unexpected()
+                return unexpected(current_request())
 
         wrapped.answers_html = answers_html  # type: ignore[attr-defined]
         return wrapped
@@ -104,19 +113,40 @@ def _error_boundary(
     return decorator
 
 
-browser_route = _error_boundary(
-    lambda exc: html_error(exc.status, TITLES.get(exc.status, TITLES[500]), exc.message),
-    lambda: html_error(500, TITLES[500], "Please try again in a minute."),
-    answers_html=True,
-)
-browser_route.__doc__ = "Turn domain errors raised by a route into small HTML pages."
+def _html_answer(exc: StoreError, request: Any) -> Response:
+    title = TITLES.get(exc.status, TITLES[500])
+    return html_error(exc.status, title, exc.message, base=_safe_base(request))
 
-api_route = _error_boundary(
-    lambda exc: json_error(exc.status, exc.code, exc.message),
-    lambda: json_error(500, "internal_error", "Something went wrong. Please try again."),
-    answers_html=False,
-)
-api_route.__doc__ = "Turn domain errors raised by a route into JSON errors."
+
+def _safe_base(request: Any) -> str:
+    try:
+        return page_base(request)
+    except Exception:  # an error page must render even when settings do not load
+        return ""
+
+
+def error_boundaries(
+    current_request: Callable[[], Any],
+) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """`(browser_route, api_route)`: decorators that turn a route's errors into small HTML
+    pages (linking under the base URL that served them) or into JSON errors."""
+    browser_route = _error_boundary(
+        _html_answer,
+        lambda request: html_error(
+            500, TITLES[500], "Please try again in a minute.", base=_safe_base(request)
+        ),
+        answers_html=True,
+        current_request=current_request,
+    )
+    api_route = _error_boundary(
+        lambda exc, _request: json_error(exc.status, exc.code, exc.message),
+        lambda _request: json_error(
+            500, "internal_error", "Something went wrong. Please try again."
+        ),
+        answers_html=False,
+        current_request=current_request,
+    )
+    return browser_route, api_route
 
 
 def read_fields(raw_body: bytes | None, content_type: str | None) -> dict[str, Any]:
@@ -177,15 +207,16 @@ def framework_errors(routes: dict[str, dict[str, Any]]) -> Callable[..., Respons
         response = get_response(request)
         if response.status_code not in FRAMEWORK_ERRORS:
             return response
-        return _framework_answer(response, routes.get(getattr(request, "path", ""), {}))
+        return _framework_answer(response, routes.get(getattr(request, "path", ""), {}), request)
 
     return middleware
 
 
-def _framework_answer(response: Response, entries: dict[str, Any]) -> Response:
+def _framework_answer(response: Response, entries: dict[str, Any], request: Any) -> Response:
     code, message = FRAMEWORK_ERRORS[response.status_code]
     if any(getattr(e.view_function, "answers_html", False) for e in entries.values()):
-        answer = html_error(response.status_code, TITLES[response.status_code], message)
+        title = TITLES[response.status_code]
+        answer = html_error(response.status_code, title, message, base=_safe_base(request))
     else:
         answer = json_error(response.status_code, code, message)
     if "Allow" in (response.headers or {}):
