@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,101 @@ def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
 
 def template_body(path: Path = TEMPLATE) -> str:
     return path.read_text()
+
+
+# The stateful resources `bull teardown` keeps and a later `bull setup` adopts, by output name.
+TABLE_SUFFIXES = {
+    "ProductsTable": "products",
+    "PurchasesTable": "purchases",
+    "LinksTable": "links",
+    "SalesTable": "sales",
+}
+SECRET_OUTPUTS = ("StripeSecretKeyParam", "StripeWebhookSecretParam", "LinkSigningKeyParam")
+
+
+def stack_name(stage: str) -> str:
+    return f"bull-{stage}"
+
+
+def kept_names(stage: str, account: str, region: str) -> dict[str, str]:
+    """The stage's tables, bucket and SSM parameter names, as the template names them (so
+    they are known without the stack: teardown after a half-finished teardown, adoption)."""
+    names = {output: f"bull-{stage}-{suffix}" for output, suffix in TABLE_SUFFIXES.items()}
+    names["ProductsBucket"] = f"bull-{stage}-products-{account}-{region}"
+    names["StripeSecretKeyParam"] = f"/bull/{stage}/stripe-secret-key"
+    names["StripeWebhookSecretParam"] = f"/bull/{stage}/stripe-webhook-secret"
+    names["LinkSigningKeyParam"] = f"/bull/{stage}/link-signing-key"
+    return names
+
+
+def _resolve(value: Any, bucket_arn: str) -> Any:
+    """The bucket policy's `!GetAtt ProductsBucket.Arn` / `!Sub ${ProductsBucket.Arn}...`."""
+    if isinstance(value, dict) and set(value) == {"GetAtt"}:
+        if value["GetAtt"] in ("ProductsBucket.Arn", ["ProductsBucket", "Arn"]):
+            return bucket_arn
+        raise ValueError(f"cannot resolve {value}")
+    if isinstance(value, dict) and set(value) == {"Sub"} and isinstance(value["Sub"], str):
+        resolved = value["Sub"].replace("${ProductsBucket.Arn}", bucket_arn)
+        if "${" in resolved:
+            raise ValueError(f"cannot resolve {value}")
+        return resolved
+    if isinstance(value, dict):
+        return {k: _resolve(v, bucket_arn) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve(v, bucket_arn) for v in value]
+    return value
+
+
+def bucket_configuration(bucket: str, template: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What the template gives the products bucket, as S3 API arguments: an adopted bucket
+    (no longer the stack's) gets exactly these from `bull setup`."""
+    template = template or load_template()
+    props = template["Resources"]["ProductsBucket"]["Properties"]
+    rules = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    cors = [
+        {
+            "AllowedMethods": rule["AllowedMethods"],
+            "AllowedOrigins": rule["AllowedOrigins"],
+            "AllowedHeaders": rule.get("AllowedHeaders", []),
+            **({"MaxAgeSeconds": rule["MaxAge"]} if "MaxAge" in rule else {}),
+        }
+        for rule in props["CorsConfiguration"]["CorsRules"]
+    ]
+    policy = template["Resources"]["ProductsBucketPolicy"]["Properties"]["PolicyDocument"]
+    return {
+        "encryption": {
+            "Rules": [
+                {
+                    "ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"],
+                    **(
+                        {"BucketKeyEnabled": rule["BucketKeyEnabled"]}
+                        if "BucketKeyEnabled" in rule
+                        else {}
+                    ),
+                }
+                for rule in rules
+            ]
+        },
+        "public_access_block": dict(props["PublicAccessBlockConfiguration"]),
+        "ownership": {"Rules": list(props["OwnershipControls"]["Rules"])},
+        "versioning": {"Status": props["VersioningConfiguration"]["Status"]},
+        "cors": {"CORSRules": cors},
+        "policy": _resolve(policy, f"arn:aws:s3:::{bucket}"),
+    }
+
+
+def apply_bucket_configuration(s3: Any, bucket: str) -> None:
+    """Give an adopted bucket the template's encryption, public access block, ownership,
+    versioning, CORS and TLS-only policy (each call is idempotent)."""
+    conf = bucket_configuration(bucket)
+    s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration=conf["encryption"])
+    s3.put_public_access_block(
+        Bucket=bucket, PublicAccessBlockConfiguration=conf["public_access_block"]
+    )
+    s3.put_bucket_ownership_controls(Bucket=bucket, OwnershipControls=conf["ownership"])
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration=conf["versioning"])
+    s3.put_bucket_cors(Bucket=bucket, CORSConfiguration=conf["cors"])
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(conf["policy"]))
 
 
 def environment_from_outputs(outputs: dict[str, str], stage: str) -> dict[str, str]:

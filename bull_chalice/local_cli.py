@@ -12,6 +12,7 @@ from typing import Any
 import click
 import requests
 
+from bull_chalice.deploy_cli import cli_errors
 from bull_chalice.local import STATE_FILE, LocalStack, StackError
 
 
@@ -95,6 +96,7 @@ def latest_receipts(moto_url: str, limit: int = 5) -> list[dict[str, str]]:
 
 @click.command()
 @click.option("--limit", default=5, show_default=True, help="How many receipts to show.")
+@cli_errors
 def mail(limit: int) -> None:
     """Print the latest receipts sent by the local stack (from moto's SES)."""
     state = read_state()
@@ -109,6 +111,7 @@ def mail(limit: int) -> None:
 
 @click.command()
 @click.argument("session_id")
+@cli_errors
 def refund(session_id: str) -> None:
     """Refund a local purchase in full through the Stripe stand-in (sends charge.refunded)."""
     state = read_state()

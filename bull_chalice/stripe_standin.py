@@ -159,7 +159,7 @@ class StandIn:
         return _json(refund)
 
     def webhook_endpoints(self, method: str, endpoint_id: str | None, params: dict) -> Response:
-        """List, create and update webhook endpoints (what `bull stripe webhook` calls)."""
+        """List, create, update and delete webhook endpoints (`bull stripe webhook`, `teardown`)."""
         if endpoint_id is None and method == "GET":
             data = list(self.endpoints.values())
             return _json(
@@ -171,6 +171,7 @@ class StandIn:
                 "object": "webhook_endpoint",
                 "url": params.get("url"),
                 "enabled_events": params.get("enabled_events"),
+                "metadata": params.get("metadata") or {},
             }
             self.endpoints[endpoint["id"]] = endpoint
             return _json({**endpoint, "secret": "whsec_" + secrets.token_hex(16)})
@@ -179,6 +180,9 @@ class StandIn:
             return _error(404, f"No such webhook endpoint: '{endpoint_id}'", "resource_missing")
         if method == "POST":
             endpoint.update({k: v for k, v in params.items() if k in ("enabled_events", "url")})
+        if method == "DELETE":  # what `bull teardown` calls
+            del self.endpoints[endpoint["id"]]
+            return _json({"id": endpoint["id"], "object": "webhook_endpoint", "deleted": True})
         return _json(endpoint)
 
     # -- the pay page -------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 moto's CloudFormation cannot create Cognito pools, so the stack itself is answered by a botocore
 Stubber with the outputs a real deploy gives; everything after it (config, policy, SSM, Cognito,
-DynamoDB, S3, Stripe endpoints) runs for real against moto and the Stripe stand-in.
+DynamoDB, S3, Stripe endpoints) runs for real against moto and the Stripe stand-in. The
+commands work in a copy of the project (`BULL_PROJECT_DIR`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import boto3
 import pytest
-from botocore.stub import Stubber
+from botocore.stub import ANY, Stubber
 from click.testing import CliRunner
 
 from bull_chalice import deploy_cli, resources
@@ -28,9 +29,10 @@ KEY = "sk_test_" + "k" * 24
 def workspace(aws, tmp_path, monkeypatch):
     """A copy of .chalice/ the commands may rewrite, and a real user pool in moto."""
     chalice_dir = tmp_path / ".chalice"
-    shutil.copytree(ROOT / ".chalice", chalice_dir, ignore=shutil.ignore_patterns("deployed"))
-    monkeypatch.setattr(deploy_cli, "CONFIG_FILE", chalice_dir / "config.json")
-    monkeypatch.setattr(deploy_cli, "ROOT", tmp_path)
+    shutil.copytree(
+        ROOT / ".chalice", chalice_dir, ignore=shutil.ignore_patterns("deployed", "deployments")
+    )
+    monkeypatch.setenv("BULL_PROJECT_DIR", str(tmp_path))
     cognito = boto3.client("cognito-idp", region_name="us-east-1")
     pool = resources.create_user_pool(cognito, "bull-dev-admins")
     settings = config.get_settings()
@@ -52,8 +54,10 @@ def workspace(aws, tmp_path, monkeypatch):
     return tmp_path, outputs, cognito, pool
 
 
-def _stub_stack(monkeypatch, outputs, exists):
-    """CloudFormation answers: create (or a no-op update), then the stack's outputs."""
+def _stub_stack(monkeypatch, outputs, exists, expect=None):
+    """CloudFormation answers: create (or a no-op update), then the stack's outputs.
+
+    `expect`: parameters the create (or update) must be given."""
     real_client = deploy_cli.Target.client
     stubbed = boto3.client("cloudformation", region_name="us-east-1")
     stubber = Stubber(stubbed)
@@ -67,16 +71,26 @@ def _stub_stack(monkeypatch, outputs, exists):
             }
         ]
     }
+    expected = None
+    if expect is not None:
+        expected = {
+            "StackName": "bull-dev",
+            "TemplateBody": ANY,
+            "Parameters": [{"ParameterKey": k, "ParameterValue": v} for k, v in expect.items()],
+        }
     if exists:
         stubber.add_response("describe_stacks", described)
         stubber.add_client_error(
-            "update_stack", "ValidationError", "No updates are to be performed."
+            "update_stack",
+            "ValidationError",
+            "No updates are to be performed.",
+            expected_params=expected,
         )
     else:
         stubber.add_client_error(
             "describe_stacks", "ValidationError", "Stack with id bull-dev does not exist"
         )
-        stubber.add_response("create_stack", {"StackId": "arn:stack/bull-dev"})
+        stubber.add_response("create_stack", {"StackId": "arn:stack/bull-dev"}, expected)
         stubber.add_response("describe_stacks", described)  # the waiter
     stubber.add_response("describe_stacks", described)
     stubber.activate()
@@ -88,7 +102,7 @@ def _stub_stack(monkeypatch, outputs, exists):
     return stubber
 
 
-def _setup(runner):
+def _setup(runner, *extra):
     return runner.invoke(
         main,
         [
@@ -101,6 +115,7 @@ def _setup(runner):
             "store@example.test",
             "--stripe-secret-key",
             KEY,
+            *extra,
         ],
         catch_exceptions=False,
     )
@@ -241,8 +256,9 @@ def test_stripe_webhook_registers_once_and_stores_the_secret(workspace, monkeypa
         Name="/bull/dev/stripe-webhook-secret", WithDecryption=True
     )["Parameter"]["Value"]
     assert secret.startswith("whsec_")
+    assert endpoint["metadata"] == {"store": "bull-dev"}
     env = json.loads((tmp / ".chalice" / "config.json").read_text())["stages"]["dev"]
-    assert env["environment_variables"]["SITE_URL"] == url
+    assert "SITE_URL" not in env["environment_variables"]  # the app derives it; domains set it
     assert "Updated webhook" in second.output
 
 
