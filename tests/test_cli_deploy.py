@@ -17,7 +17,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 from click.testing import CliRunner
 
-from bull_chalice import deploy_cli, resources
+from bull_chalice import deploy_cli, infra, resources
 from bull_chalice.cli import main
 from chalicelib import config
 
@@ -268,3 +268,416 @@ def test_commands_on_a_stage_that_was_never_set_up_say_so(workspace):
         ["admin", "add", "x@example.test", "--stage", "prod", "--password", "Sturdy-Password-9"],
     )
     assert result.exit_code == 1 and "bull setup --stage prod" in result.output
+
+
+# -- adoption, custom domain --------------------------------------------------------------
+
+KEPT_BUCKET = "bull-dev-products-123456789012-us-east-1"
+CERT = "arn:aws:acm:us-east-1:123456789012:certificate/abcd-1234"
+SETUP = ["setup", "--region", "us-east-1", "--sender-email", "a@example.test"]
+KEPT_TABLES = [f"bull-dev-{suffix}" for suffix in ("products", "purchases", "links", "sales")]
+
+
+def _keep_stage_data(tables=KEPT_TABLES, bucket=True):
+    """What an earlier `bull teardown` kept: the stage's tables (with a sale) and bucket."""
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    for table in tables:
+        dynamodb.create_table(
+            TableName=table,
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+    if "bull-dev-sales" in tables:
+        dynamodb.put_item(TableName="bull-dev-sales", Item={"pk": {"S": "yesterday"}})
+    if bucket:
+        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=KEPT_BUCKET)
+
+
+def _adopting_outputs(outputs):
+    return {
+        **outputs,
+        **{key: f"bull-dev-{suffix}" for key, suffix in infra.TABLE_SUFFIXES.items()},
+        "ProductsBucket": KEPT_BUCKET,
+    }
+
+
+def _params(adopt_tables, adopt_bucket):
+    return {
+        "Stage": "dev",
+        "SenderEmail": "store@example.test",
+        "SiteName": "Bull Store",
+        "DomainPrefix": "bull-dev-123456789012",
+        "AdoptTables": adopt_tables,
+        "AdoptBucket": adopt_bucket,
+    }
+
+
+def test_setup_of_a_new_stage_creates_its_tables_and_bucket(workspace, monkeypatch):
+    _, outputs, _, _ = workspace
+    stubber = _stub_stack(monkeypatch, outputs, exists=False, expect=_params("false", "false"))
+    result = _setup(CliRunner())
+    assert result.exit_code == 0, result.output
+    assert "Adopted" not in result.output
+    stubber.assert_no_pending_responses()
+
+
+def test_setup_after_teardown_adopts_the_kept_tables_and_bucket(workspace, monkeypatch):
+    tmp, outputs, _, _ = workspace
+    _keep_stage_data()
+    adopted = _adopting_outputs(outputs)
+    stubber = _stub_stack(monkeypatch, adopted, exists=False, expect=_params("true", "true"))
+    result = _setup(CliRunner())
+    assert result.exit_code == 0, result.output
+    stubber.assert_no_pending_responses()
+    assert "Adopted the kept tables bull-dev-products, bull-dev-purchases" in result.output
+    assert f"Adopted the kept bucket {KEPT_BUCKET}" in result.output
+    env = json.loads((tmp / ".chalice" / "config.json").read_text())["stages"]["dev"]
+    assert env["environment_variables"]["SALES_TABLE"] == "bull-dev-sales"
+    assert env["environment_variables"]["PRODUCTS_BUCKET"] == KEPT_BUCKET
+    # the old sale is still there, and the adopted bucket has the template's protections
+    item = boto3.client("dynamodb", region_name="us-east-1").get_item(
+        TableName="bull-dev-sales", Key={"pk": {"S": "yesterday"}}
+    )
+    assert "Item" in item
+    s3 = boto3.client("s3", region_name="us-east-1")
+    expected = infra.bucket_configuration(KEPT_BUCKET)
+    assert json.loads(s3.get_bucket_policy(Bucket=KEPT_BUCKET)["Policy"]) == expected["policy"]
+    rules = s3.get_bucket_encryption(Bucket=KEPT_BUCKET)["ServerSideEncryptionConfiguration"]
+    assert rules["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    block = s3.get_public_access_block(Bucket=KEPT_BUCKET)["PublicAccessBlockConfiguration"]
+    assert all(block.values())
+    assert s3.get_bucket_versioning(Bucket=KEPT_BUCKET)["Status"] == "Enabled"
+
+
+def test_rerunning_setup_keeps_the_stacks_adoption_parameters(workspace, monkeypatch):
+    """A stack that adopted keeps adopting; one that owns its tables is never told to adopt
+    them (that would drop them from the stack), whatever exists by name."""
+    _, outputs, _, _ = workspace
+    _keep_stage_data()
+    adopted = _adopting_outputs(outputs)
+    real_client = deploy_cli.Target.client
+    for previous in ("true", "false"):
+        stubbed = boto3.client("cloudformation", region_name="us-east-1")
+        stubber = Stubber(stubbed)
+        described = {
+            "Stacks": [
+                {
+                    "StackName": "bull-dev",
+                    "CreationTime": "2026-01-01T00:00:00Z",
+                    "StackStatus": "UPDATE_COMPLETE",
+                    "Parameters": [
+                        {"ParameterKey": "AdoptTables", "ParameterValue": previous},
+                        {"ParameterKey": "AdoptBucket", "ParameterValue": previous},
+                    ],
+                    "Outputs": [{"OutputKey": k, "OutputValue": v} for k, v in adopted.items()],
+                }
+            ]
+        }
+        stubber.add_response("describe_stacks", described)
+        stubber.add_client_error(
+            "update_stack",
+            "ValidationError",
+            "No updates are to be performed.",
+            expected_params={
+                "StackName": "bull-dev",
+                "TemplateBody": ANY,
+                "Parameters": [
+                    {"ParameterKey": k, "ParameterValue": v}
+                    for k, v in _params(previous, previous).items()
+                ],
+            },
+        )
+        stubber.add_response("describe_stacks", described)
+        stubber.activate()
+        monkeypatch.setattr(
+            deploy_cli.Target,
+            "client",
+            lambda self, service, s=stubbed: (
+                s if service == "cloudformation" else real_client(self, service)
+            ),
+        )
+        result = _setup(CliRunner())
+        assert result.exit_code == 0, result.output
+        stubber.assert_no_pending_responses()
+
+
+def test_setup_refuses_a_partial_set_of_kept_tables(workspace, monkeypatch):
+    _, outputs, _, _ = workspace
+    _keep_stage_data(tables=KEPT_TABLES[:2], bucket=False)
+    _stub_stack(monkeypatch, outputs, exists=False)
+    result = CliRunner().invoke(
+        main,
+        [*SETUP, "--stripe-secret-key", KEY],
+    )
+    assert result.exit_code == 1, result.output
+    assert "bull-dev-links" in result.output and "Traceback" not in result.output
+
+
+def test_setup_with_a_custom_domain_writes_chalices_setting_and_site_url(workspace, monkeypatch):
+    tmp, outputs, _, _ = workspace
+    cert = CERT
+    _stub_stack(monkeypatch, outputs, exists=False)
+    result = _setup(
+        CliRunner(),
+        "--domain",
+        "Shop.Example.com",
+        "--certificate-arn",
+        cert,
+        "--base-path",
+        "shop",
+    )
+    assert result.exit_code == 0, result.output
+    stage = json.loads((tmp / ".chalice" / "config.json").read_text())["stages"]["dev"]
+    assert stage["api_gateway_custom_domain"] == {
+        "domain_name": "shop.example.com",
+        "certificate_arn": cert,
+        "url_prefix": "shop",
+    }
+    assert stage["environment_variables"]["SITE_URL"] == "https://shop.example.com/shop"
+
+    _stub_stack(monkeypatch, outputs, exists=True)
+    at_root = _setup(CliRunner(), "--domain", "shop.example.com", "--certificate-arn", cert)
+    assert at_root.exit_code == 0, at_root.output
+    stage = json.loads((tmp / ".chalice" / "config.json").read_text())["stages"]["dev"]
+    assert "url_prefix" not in stage["api_gateway_custom_domain"]
+    assert stage["environment_variables"]["SITE_URL"] == "https://shop.example.com"
+
+    _stub_stack(monkeypatch, outputs, exists=True)
+    plain = _setup(CliRunner())
+    assert plain.exit_code == 0, plain.output
+    stage = json.loads((tmp / ".chalice" / "config.json").read_text())["stages"]["dev"]
+    assert "api_gateway_custom_domain" not in stage
+    assert "SITE_URL" not in stage["environment_variables"]
+    assert "removed the custom domain and SITE_URL" in plain.output
+
+
+@pytest.mark.parametrize(
+    ("extra", "complaint"),
+    [
+        (["--domain", "shop.example.com"], "--certificate-arn"),
+        (["--domain", "not a domain", "--certificate-arn", "arn:aws:acm:x"], "--domain"),
+        (["--domain", "shop.example.com", "--certificate-arn", "arn:aws:s3:::x"], "ACM"),
+        (["--certificate-arn", CERT], "--domain"),
+        (
+            ["--domain", "a.example.com", "--certificate-arn", CERT, "--base-path", "a b"],
+            "--base-path",
+        ),
+    ],
+)
+def test_setup_checks_the_custom_domain_before_touching_aws(workspace, extra, complaint):
+    result = CliRunner().invoke(
+        main,
+        [*SETUP, "--stripe-secret-key", KEY, *extra],
+    )
+    assert result.exit_code == 2, result.output
+    assert complaint in result.output
+
+
+# -- product add: all or nothing, no duplicates ---------------------------------------------
+
+
+def _add(book, *extra):
+    return CliRunner().invoke(
+        main, ["product", "add", "--name", "Guide", "--price", "19.99", "--file", str(book), *extra]
+    )
+
+
+def test_product_add_whose_upload_fails_leaves_nothing_and_a_rerun_completes(
+    workspace, monkeypatch, tmp_path
+):
+    _, outputs, _, _ = workspace
+    _configured(monkeypatch, outputs)
+    from chalicelib.models import Product
+
+    book = tmp_path / "guide.pdf"
+    book.write_bytes(b"%PDF-1.4 guide")
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.delete_bucket(Bucket=outputs["ProductsBucket"])  # the upload will fail
+    failed = _add(book)
+    assert failed.exit_code == 1, failed.output
+    assert "AWS refused PutObject: NoSuchBucket" in failed.stderr
+    assert len(failed.stderr.strip().splitlines()) == 1
+    assert list(Product.scan()) == []
+
+    resources.create_bucket(s3, config.get_settings())
+    for _ in range(2):
+        done = _add(book)
+        assert done.exit_code == 0, done.output
+    [item] = list(Product.scan())
+    assert item.active and item.price_cents == 1999
+    assert "exists already with this file" in done.output
+
+
+def test_product_add_finishes_a_product_an_interrupted_run_left(workspace, monkeypatch, tmp_path):
+    _, outputs, _, _ = workspace
+    _configured(monkeypatch, outputs)
+    from chalicelib.catalog import Catalog
+    from chalicelib.models import Product, bind_models
+
+    bind_models(config.get_settings())
+    left = Catalog().create(
+        name="Guide", description="", price_cents=1999, currency="usd", filename="guide.pdf"
+    )
+    book = tmp_path / "guide.pdf"
+    book.write_bytes(b"%PDF-1.4 guide")
+    result = _add(book)
+    assert result.exit_code == 0, result.output
+    assert f"Finished {left.id}" in result.output
+    [item] = list(Product.scan())
+    assert item.product_id == left.id and item.active
+
+    other = tmp_path / "other.pdf"
+    other.write_bytes(b"x")
+    clash = _add(other)
+    assert clash.exit_code == 1 and "another file" in clash.output
+    changed = tmp_path / "changed" / "guide.pdf"
+    changed.parent.mkdir()
+    changed.write_bytes(b"%PDF-1.4 a different guide")
+    live = _add(changed)
+    assert live.exit_code == 1 and "new file version" in live.output
+    assert len(list(Product.scan())) == 1
+
+
+# -- teardown -------------------------------------------------------------------------------
+
+
+def _stub_teardown(monkeypatch, outputs, exists=True):
+    """CloudFormation for teardown: the stack (or none), its deletion, the waiter."""
+    real_client = deploy_cli.Target.client
+    stubbed = boto3.client("cloudformation", region_name="us-east-1")
+    stubber = Stubber(stubbed)
+    gone = "Stack with id bull-dev does not exist"
+    if exists:
+        stubber.add_response(
+            "describe_stacks",
+            {
+                "Stacks": [
+                    {
+                        "StackName": "bull-dev",
+                        "CreationTime": "2026-01-01T00:00:00Z",
+                        "StackStatus": "CREATE_COMPLETE",
+                        "Outputs": [{"OutputKey": k, "OutputValue": v} for k, v in outputs.items()],
+                    }
+                ]
+            },
+        )
+        stubber.add_response("delete_stack", {}, {"StackName": "bull-dev"})
+    stubber.add_client_error("describe_stacks", "ValidationError", gone)
+    stubber.activate()
+    monkeypatch.setattr(
+        deploy_cli.Target,
+        "client",
+        lambda self, service: (
+            stubbed if service == "cloudformation" else real_client(self, service)
+        ),
+    )
+    return stubber
+
+
+@pytest.fixture
+def fake_chalice(tmp_path, monkeypatch):
+    """A `chalice` beside sys.executable that records how it was run and, like chalice
+    delete, leaves an empty deployed record."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    log = tmp_path / "chalice.log"
+    script = bindir / "chalice"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'echo "$PWD $* $AWS_DEFAULT_REGION" >> {log}\n'
+        'echo \'{"resources": [], "schema_version": "2.0", "backend": "api"}\' '
+        '> .chalice/deployed/"$3".json\n'
+    )
+    script.chmod(0o755)
+    monkeypatch.setattr("sys.executable", str(bindir / "python"))
+    return log
+
+
+def _deployed(tmp, url):
+    deployed = tmp / ".chalice" / "deployed"
+    deployed.mkdir(exist_ok=True)
+    (deployed / "dev.json").write_text(
+        json.dumps(
+            {
+                "resources": [
+                    {"name": "api_handler", "resource_type": "lambda_function"},
+                    {"name": "rest_api", "resource_type": "rest_api", "rest_api_url": url + "/"},
+                ]
+            }
+        )
+    )
+
+
+def _teardown(*extra, input=None):
+    return CliRunner().invoke(main, ["teardown", "--region", "us-east-1", *extra], input=input)
+
+
+def test_teardown_removes_what_setup_deploy_and_webhook_made_and_keeps_the_data(
+    workspace, monkeypatch, stripe_api, fake_chalice
+):
+    tmp, outputs, _, _ = workspace
+    _configured(monkeypatch, outputs)
+    url = "https://abc123.execute-api.us-east-1.amazonaws.com/api"
+    _deployed(tmp, url)
+    assert CliRunner().invoke(main, ["stripe", "webhook"]).exit_code == 0
+    stripe_api.endpoints["we_other"] = {"id": "we_other", "url": "https://else/webhooks/stripe"}
+
+    stubber = _stub_teardown(monkeypatch, outputs)
+    result = _teardown("--yes")
+    assert result.exit_code == 0, result.output
+    stubber.assert_no_pending_responses()
+    assert list(stripe_api.endpoints) == ["we_other"]  # only this stage's endpoint
+    assert fake_chalice.read_text().split() == [str(tmp), "delete", "--stage", "dev", "us-east-1"]
+    ssm = boto3.client("ssm", region_name="us-east-1")
+    assert ssm.describe_parameters()["Parameters"] == []
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    assert outputs["SalesTable"] in dynamodb.list_tables()["TableNames"]
+    boto3.client("s3", region_name="us-east-1").head_bucket(Bucket=outputs["ProductsBucket"])
+    stage = json.loads((tmp / ".chalice" / "config.json").read_text())["stages"]["dev"]
+    assert stage["environment_variables"] == {"BULL_STAGE": "dev"}
+    assert "Kept the tables" in result.output and "torn down" in result.output
+
+    _stub_teardown(monkeypatch, outputs, exists=False)
+    again = _teardown("--yes")
+    assert again.exit_code == 0, again.output
+    assert again.output.count("already gone") >= 5, again.output
+    assert len(fake_chalice.read_text().splitlines()) == 1  # nothing left to delete
+
+
+def test_teardown_delete_data_empties_the_bucket_and_deletes_tables_and_bucket(
+    workspace, monkeypatch, stripe_api
+):
+    _, outputs, _, _ = workspace
+    _configured(monkeypatch, outputs)
+    s3 = boto3.client("s3", region_name="us-east-1")
+    bucket = outputs["ProductsBucket"]
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    for body in (b"one", b"two"):
+        s3.put_object(Bucket=bucket, Key="products/p/v1/a.pdf", Body=body)
+    s3.delete_object(Bucket=bucket, Key="products/p/v1/a.pdf")  # a delete marker
+
+    _stub_teardown(monkeypatch, outputs)
+    result = _teardown("--yes", "--delete-data")
+    assert result.exit_code == 0, result.output
+    tables = boto3.client("dynamodb", region_name="us-east-1").list_tables()["TableNames"]
+    assert not set(tables) & {outputs[k] for k in infra.TABLE_SUFFIXES}
+    assert bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    assert "3 object versions" in result.output
+
+    _stub_teardown(monkeypatch, outputs, exists=False)
+    again = _teardown("--yes", "--delete-data")
+    assert again.exit_code == 0, again.output
+
+
+def test_teardown_asks_first_and_a_no_changes_nothing(workspace, monkeypatch, stripe_api):
+    tmp, outputs, _, _ = workspace
+    _configured(monkeypatch, outputs)
+    _stub_teardown(monkeypatch, outputs)
+    result = _teardown("--delete-data", input="n\n")
+    assert result.exit_code == 1
+    assert "DELETE the tables and the bucket" in result.output
+    ssm = boto3.client("ssm", region_name="us-east-1")
+    assert len(ssm.describe_parameters()["Parameters"]) == 2
+    env = json.loads((tmp / ".chalice" / "config.json").read_text())["stages"]["dev"]
+    assert "PRODUCTS_TABLE" in env["environment_variables"]
