@@ -13,8 +13,9 @@ Gaps and fillers:
    warning, so `Ref` / `Fn::GetAtt` on it fail. Filled by `UserPool`: creates the pool with
    cognito-idp's `create_user_pool` (`UserPoolName`, else a generated name; the other
    properties are CreateUserPool's own), updates it in place, deletes it (refused while a
-   domain is attached, as Cognito refuses, so the stack deletes the domain first). `Ref` = the
-   pool id; `GetAtt` `Arn`, `ProviderName`, `ProviderURL`, `UserPoolId`.
+   domain is attached, as Cognito refuses, so the stack deletes the domain first; its clients
+   and groups go with it, as in Cognito). `Ref` = the pool id; `GetAtt` `Arn`,
+   `ProviderName`, `ProviderURL`, `UserPoolId`.
 2. No model for `AWS::Cognito::UserPoolClient`. Filled by `UserPoolClient`
    (`create_user_pool_client`): `Ref` = the client id; `GetAtt` `ClientId`, `Name`,
    `ClientSecret` (only with `GenerateSecret`).
@@ -53,6 +54,11 @@ Gaps and fillers:
    SES (from Cognito's default sender `no-reply@verificationemail.com`, Cognito's default
    subject and text "Your username is {username} and temporary password is {####}."),
    readable from `/moto-api/data.json` like the store's receipts.
+10. `/moto-api/data.json` (moto's own state dump, which `bull mail` and the tests read mail
+   from) answers 500 once a Lambda function exists: one of the function's properties
+   connects to Docker, and moto only skips attributes that fail to serialise, not ones whose
+   getter fails. Filled by `model_data`: the same dump, skipping any attribute whose getter
+   raises.
 """
 
 from __future__ import annotations
@@ -69,6 +75,7 @@ from moto.cognitoidp.models import CognitoIdpBackend, cognitoidp_backends
 from moto.cognitoidp.responses import CognitoIdpResponse
 from moto.core.common_models import CloudFormationModel
 from moto.iam.access_control import IAMPolicy, PermissionResult
+from moto.moto_api._internal.responses import MotoAPIResponse
 from moto.s3.models import FakeBucket, s3_backends
 from moto.ses.models import Message, ses_backends
 from moto.utilities.utils import get_partition
@@ -240,9 +247,9 @@ class UserPoolClient(_Model, CloudFormationModel):
         return cls(client)
 
     def delete(self, account_id: str, region_name: str) -> None:
-        _cognito(account_id, region_name).delete_user_pool_client(
-            self.client.user_pool_id, self.client.id
-        )
+        backend = _cognito(account_id, region_name)
+        if self.client.user_pool_id in backend.user_pools:  # else it went with its pool
+            backend.delete_user_pool_client(self.client.user_pool_id, self.client.id)
 
 
 class UserPoolGroup(_Model, CloudFormationModel):
@@ -278,9 +285,9 @@ class UserPoolGroup(_Model, CloudFormationModel):
         return cls(group)
 
     def delete(self, account_id: str, region_name: str) -> None:
-        _cognito(account_id, region_name).delete_group(
-            self.group.user_pool_id, self.group.group_name
-        )
+        backend = _cognito(account_id, region_name)
+        if self.group.user_pool_id in backend.user_pools:  # else it went with its pool
+            backend.delete_group(self.group.user_pool_id, self.group.group_name)
 
 
 class UserPoolDomain(_Model, CloudFormationModel):
@@ -592,6 +599,10 @@ def _put_swagger2(
             integration = method_doc.get("x-amazon-apigateway-integration")
             if integration:
                 args = backend._build_integration_args(integration)
+                # API Gateway keeps these enums upper-case whatever case the document used.
+                for name in ("integration_type", "passthrough_behavior"):
+                    if args.get(name):
+                        args[name] = args[name].upper()
                 backend.put_integration(
                     function_id=api_id,
                     resource_id=resource.id,
@@ -670,6 +681,33 @@ def admin_create_user_response(self: CognitoIdpResponse) -> Any:
     return result
 
 
+# -- gap 10: moto's state dump with a Lambda function ---------------------------------------
+
+
+def model_data(self: Any, request: Any, full_url: str, headers: Any) -> Any:
+    from moto.core.model_instances import model_data as tracked
+
+    results: dict[str, dict[str, list[Any]]] = {}
+    for service in sorted(tracked):
+        results[service] = {}
+        for name in sorted(tracked[service]):
+            instances = []
+            for instance in tracked[service][name].instances_tracked:  # type: ignore[attr-defined]
+                attributes = {}
+                for attr in dir(instance):
+                    if attr.startswith("_"):
+                        continue
+                    try:
+                        value = getattr(instance, attr)
+                        json.dumps(value)
+                    except Exception:  # noqa: S112 - skipped, like unserialisable values
+                        continue
+                    attributes[attr] = value
+                instances.append(attributes)
+            results[service][name] = instances
+    return 200, {"Content-Type": "application/javascript"}, json.dumps(results)
+
+
 # -- applying -------------------------------------------------------------------------------
 
 
@@ -688,3 +726,7 @@ def apply() -> None:
     APIGatewayBackend.put_rest_api = put_rest_api
     CognitoIdpBackend.admin_create_user = admin_create_user
     CognitoIdpResponse.admin_create_user = admin_create_user_response
+    MotoAPIResponse.model_data = model_data
+    from moto.moto_api._internal import urls as moto_api_urls  # binds its handlers on import
+
+    moto_api_urls.url_paths["{0}/moto-api/data.json"] = moto_api_urls.response_instance.model_data
