@@ -27,6 +27,7 @@ import boto3
 import requests
 
 from bull_chalice import resources
+from bull_chalice.rehearse import normalise_base_path
 from chalicelib import config
 from chalicelib.catalog import Catalog
 
@@ -119,7 +120,7 @@ def _port_taken(port: int) -> bool:
 PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> Callable[[], None] | None:
+def die_with_parent() -> Callable[[], None] | None:
     """A hook for the child, between fork and exec: on Linux the kernel sends it SIGTERM when
     the process that started it dies, however it dies (a `kill -9`, a killed test run), so no
     server outlives its stack. `stop()` remains the normal way out."""
@@ -168,8 +169,13 @@ class LocalStack:
         admin_password: str = DEFAULT_ADMIN_PASSWORD,
         state_file: Path | None = STATE_FILE,
         log_dir: Path | None = None,
+        rehearse: bool = False,
+        base_path: str = "/api",
     ) -> None:
         self.ports = {"app": app_port, "moto": moto_port, "stripe": stripe_port}
+        # Rehearsal: the packaged artifact behind API Gateway's events, under the stage path.
+        self.rehearse = rehearse
+        self.base_path = normalise_base_path(base_path) if rehearse else ""
         self.webhook_secret = webhook_secret
         self.admin_email = admin_email
         self.admin_password = admin_password
@@ -179,7 +185,7 @@ class LocalStack:
         self.state: LocalState | None = None
 
     @classmethod
-    def from_environment(cls) -> LocalStack:
+    def from_environment(cls, rehearse: bool = False) -> LocalStack:
         """Ports and credentials from BULL_* and STRIPE_WEBHOOK_SECRET, else defaults."""
         env = os.environ
         return cls(
@@ -190,12 +196,19 @@ class LocalStack:
             admin_email=env.get("BULL_ADMIN_EMAIL") or DEFAULT_ADMIN_EMAIL,
             admin_password=env.get("BULL_ADMIN_PASSWORD") or DEFAULT_ADMIN_PASSWORD,
             state_file=Path(env["BULL_STATE_FILE"]) if env.get("BULL_STATE_FILE") else STATE_FILE,
+            rehearse=rehearse,
+            base_path=env.get("BULL_BASE_PATH", "/api"),
         )
 
     # -- urls and environment -----------------------------------------------------------
 
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.ports[name]}"
+
+    @property
+    def api_url(self) -> str:
+        """The store's base URL: the app's address, plus the stage path when rehearsing."""
+        return self.url("app") + self.base_path
 
     def app_environment(self, user_pool_id: str = "", client_id: str = "") -> dict[str, str]:
         """The environment `chalice local` runs the app with (what a stage config would set)."""
@@ -206,7 +219,7 @@ class LocalStack:
             "AWS_DEFAULT_REGION": REGION,
             "AWS_REGION": REGION,
             "AWS_ENDPOINT_URL": self.url("moto"),
-            "SITE_URL": self.url("app"),
+            "SITE_URL": self.api_url,
             "SITE_NAME": "Bull Local Store",
             "SENDER_EMAIL": SENDER_EMAIL,
             "STRIPE_API_BASE": self.url("stripe"),
@@ -250,32 +263,22 @@ class LocalStack:
                     "-m",
                     "bull_chalice.stripe_standin",
                     str(self.ports["stripe"]),
-                    f"{self.url('app')}/webhooks/stripe",
+                    f"{self.api_url}/webhooks/stripe",
                 ],
                 {"STRIPE_WEBHOOK_SECRET": self.webhook_secret},
             )
-            self._spawn(
-                "app",
-                [
-                    _chalice(),
-                    "local",
-                    "--stage",
-                    "local",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(self.ports["app"]),
-                    "--no-autoreload",
-                ],
-                env,
-            )
+            if self.rehearse:
+                self._spawn_rehearsal(pool, env)
+                deadline = time.monotonic() + START_TIMEOUT  # packaging is not starting up
+            else:
+                self._spawn("app", self._chalice_local(), env)
             _wait_for(f"{self.url('stripe')}/health", deadline, self.processes["stripe"], "stripe")
-            _wait_for(f"{self.url('app')}/products", deadline, self.processes["app"], "app")
+            _wait_for(f"{self.api_url}/products", deadline, self.processes["app"], "app")
         except BaseException:
             self.stop()
             raise
         self.state = LocalState(
-            api_url=self.url("app"),
+            api_url=self.api_url,
             moto_url=self.url("moto"),
             stripe_api_url=self.url("stripe"),
             region=REGION,
@@ -307,6 +310,25 @@ class LocalStack:
 
     # -- internals ----------------------------------------------------------------------
 
+    def _chalice_local(self) -> list[str]:
+        port = str(self.ports["app"])
+        host = ["--host", "127.0.0.1", "--port", port]
+        return [_chalice(), "local", "--stage", "local", *host, "--no-autoreload"]
+
+    def _spawn_rehearsal(self, pool: resources.UserPool, env: dict[str, str]) -> None:
+        """Package the app as `chalice deploy` would (the admin routes' authorizer names this
+        pool) and serve the artifact behind API Gateway's events (`bull_chalice.rehearse`)."""
+        from bull_chalice.rehearse import RehearsalError, build_package
+
+        function_env = {**env, "USER_POOL_ARN": pool.arn}
+        try:
+            task = build_package(ROOT / "build" / "rehearse", user_pool_arn=pool.arn)
+        except RehearsalError as exc:
+            raise StackError(str(exc)) from None
+        argv = [sys.executable, "-m", "bull_chalice.rehearse", "--port", str(self.ports["app"])]
+        argv += ["--package", str(task), "--base-path", self.base_path or "/"]
+        self._spawn("app", argv, {"BULL_FUNCTION_ENV": json.dumps(function_env)})
+
     def _spawn(self, name: str, argv: list[str], extra_env: dict[str, str]) -> None:
         env = {**os.environ, **extra_env, "PYTHONUNBUFFERED": "1"}
         log = (self.log_dir / f"{name}.log").open("wb")
@@ -318,7 +340,7 @@ class LocalStack:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
-            preexec_fn=_die_with_parent(),  # only calls prctl, resolved before the fork
+            preexec_fn=die_with_parent(),  # only calls prctl, resolved before the fork
         )
 
     def _provision(self) -> resources.UserPool:

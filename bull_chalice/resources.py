@@ -66,6 +66,7 @@ def verify_sender(ses: Any, settings: Settings) -> None:
 class UserPool:
     pool_id: str
     client_id: str
+    arn: str = ""
 
 
 def create_user_pool(cognito: Any, name: str) -> UserPool:
@@ -107,7 +108,7 @@ def create_user_pool(cognito: Any, name: str) -> UserPool:
         ReadAttributes=["email", "email_verified"],
     )["UserPoolClient"]
     cognito.create_group(GroupName=ADMIN_GROUP, UserPoolId=pool["Id"])
-    return UserPool(pool_id=pool["Id"], client_id=client["ClientId"])
+    return UserPool(pool_id=pool["Id"], client_id=client["ClientId"], arn=pool["Arn"])
 
 
 def add_user(cognito: Any, pool_id: str, email: str, password: str, *, admin: bool = True) -> None:
