@@ -20,14 +20,17 @@ there yet are skipped by name.
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import json
 import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -36,8 +39,6 @@ import boto3
 import pytest
 import requests
 from botocore.exceptions import ClientError
-
-from bull_chalice.local import _die_with_parent, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -51,6 +52,30 @@ NEW_PASSWORD = "Rehearsed-Password-42"
 STRIPE_KEY = "sk_test_" + "r" * 24
 PRICE = "19.99"
 COMMAND_TIMEOUT = 600  # a cold chalice dependency build downloads wheels
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def die_with_parent() -> Any:
+    """Between fork and exec: on Linux the kernel sends the server SIGTERM when this test's
+    process dies however it dies, so no server outlives a killed run."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # resolved before the fork
+    parent = os.getpid()
+
+    def hook() -> None:
+        prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return hook
 
 
 class Servers:
@@ -70,7 +95,7 @@ class Servers:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
-            preexec_fn=_die_with_parent(),
+            preexec_fn=die_with_parent(),
         )
         self.processes[name] = process
         deadline = time.monotonic() + 60
@@ -115,10 +140,19 @@ def copy_project(dest: Path) -> Path:
         ignore=shutil.ignore_patterns("deployed", "deployments"),
     )
     cached = ROOT / ".chalice" / "deployments" / package_name(dest)
-    if cached.exists():
+    if cached.exists() and _whole_zip(cached):
         (dest / ".chalice" / "deployments").mkdir()
         shutil.copy2(cached, dest / ".chalice" / "deployments" / cached.name)
     return dest
+
+
+def _whole_zip(path: Path) -> bool:
+    """False for a package another run of chalice is still writing (it writes in place)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return archive.testzip() is None
+    except (zipfile.BadZipFile, OSError):
+        return False
 
 
 def package_name(project: Path) -> str:
@@ -314,16 +348,15 @@ def _serve(
         "AWS_REGION": REGION,
         "STRIPE_API_BASE": stripe_url,
     }
-    log_dir = tmp / f"rehearse-{name}"
-    log_dir.mkdir()
-    served = rehearse.Rehearsal(
-        environment,
-        port,
-        base_path="/api",
-        project_dir=rehearsal.project,
-        stage=STAGE,
-        log_dir=log_dir,
-    )
+    options: dict[str, Any] = {"base_path": "/api", "project_dir": rehearsal.project}
+    accepted = inspect.signature(rehearse.Rehearsal).parameters
+    if "package_dir" in accepted:
+        options["package_dir"] = tmp / "rehearse-package"
+    if "log_dir" in accepted:
+        options["log_dir"] = servers.log_dir / f"rehearse-{name}"
+    elif "log" in accepted:
+        options["log"] = (servers.log_dir / f"rehearse-{name}.log").open("a")
+    served = rehearse.Rehearsal(environment, port, **options)
     base_url = served.start()
     return served, base_url.rstrip("/"), stripe_url
 
@@ -339,7 +372,9 @@ def _buy(base_url: str, product_id: str, email: str) -> None:
     assert checkout.status_code == 303, checkout.text[:500]
     paid = http.post(checkout.headers["Location"], allow_redirects=False, timeout=60)
     assert paid.status_code == 303, paid.text[:500]
-    assert paid.headers["Location"].startswith(f"{base_url}/thanks?session_id=cs_")
+    # API Gateway is https only, so the store's redirects say https even on this http front.
+    host_and_path = base_url.split("://", 1)[1]
+    assert paid.headers["Location"].startswith(f"https://{host_and_path}/thanks?session_id=cs_")
 
 
 def _orders(report_output: str) -> int:
