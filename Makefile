@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install run test lint format bench package chromium clean
+.PHONY: install run rehearse test lint format bench package chromium clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ chromium:
 
 run: install
 	$(BIN)/bull local
+
+# The same store in its deployed shape: the packaged Lambda artifact behind API Gateway's events.
+rehearse: install
+	$(BIN)/bull rehearse
 
 lint: install
 	$(BIN)/ruff check .

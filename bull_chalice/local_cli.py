@@ -33,7 +33,17 @@ def read_state() -> dict[str, Any]:
 @click.command()
 def local() -> None:
     """Run the whole store locally (moto, Stripe stand-in, chalice local) until Ctrl-C."""
-    stack = LocalStack.from_environment()
+    _run(LocalStack.from_environment(), "chalice local")
+
+
+@click.command()
+def rehearse() -> None:
+    """Run the store in its deployed shape until Ctrl-C: the `chalice package` artifact behind
+    API Gateway's events under the stage path (BULL_BASE_PATH, default /api)."""
+    _run(LocalStack.from_environment(rehearse=True), "the packaged app behind API Gateway's events")
+
+
+def _run(stack: LocalStack, app: str) -> None:
 
     def _stop(signum: int, _frame: Any) -> None:
         raise KeyboardInterrupt
@@ -42,7 +52,7 @@ def local() -> None:
     # inherits SIGINT ignored, and Ctrl-C must still stop every child.
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
-    click.echo("Starting moto, the Stripe stand-in and chalice local ...")
+    click.echo(f"Starting moto, the Stripe stand-in and {app} ...")
     try:
         state = stack.start()
     except StackError as exc:
@@ -130,7 +140,7 @@ def refund(session_id: str) -> None:
     )
 
 
-COMMANDS = [local, mail, refund]
+COMMANDS = [local, rehearse, mail, refund]
 
 if __name__ == "__main__":
     sys.exit(local())

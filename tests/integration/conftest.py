@@ -15,8 +15,16 @@ from bull_chalice.local import LocalStack, LocalState, free_port
 from bull_chalice.local_cli import latest_receipts
 
 
-@pytest.fixture(scope="session")
-def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+SHAPES = ["make run", "make rehearse"]
+
+
+@pytest.fixture(scope="session", params=SHAPES)
+def local_stack(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LocalStack]:
+    """The store as `make run` serves it (`chalice local` at `/`) and as `make rehearse` does
+    (the packaged artifact behind API Gateway's events under `/api`): every test that uses it
+    runs against both."""
     workdir = tmp_path_factory.mktemp("stack")
     local = LocalStack(
         app_port=free_port(),
@@ -24,6 +32,7 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
         stripe_port=free_port(),
         state_file=workdir / "local.json",
         log_dir=workdir / "logs",
+        rehearse=request.param == "make rehearse",
     )
     try:
         local.start()

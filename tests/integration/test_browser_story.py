@@ -69,6 +69,13 @@ def _seed_past_sales(stack) -> None:
             )
 
 
+def outside_the_store(stack, urls: list[str]) -> list[str]:
+    """The requests that left the store's base URL for anything but the Stripe stand-in's pay
+    page and AWS itself (Cognito sign-in, S3's presigned downloads and uploads)."""
+    allowed = (f"{stack.api_url}/", f"{stack.stripe_api_url}/pay/", f"{stack.moto_url}/")
+    return [u for u in urls if u != stack.api_url and not u.startswith(allowed)]
+
+
 def _dollars(cents: int) -> str:
     return f"${cents / 100:,.2f}"
 
@@ -76,6 +83,8 @@ def _dollars(cents: int) -> str:
 def test_buy_download_then_admin_sees_and_refunds_the_sale(stack, buyer, browser, tmp_path):
     email = f"browser-{uuid.uuid4().hex[:8]}@example.com"
     page = browser.new_page(accept_downloads=True, viewport={"width": 1280, "height": 900})
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
 
     # The buyer finds the product, pays on the Stripe stand-in, and lands on the thanks page.
     page.goto(f"{stack.api_url}/")
@@ -104,6 +113,7 @@ def test_buy_download_then_admin_sees_and_refunds_the_sale(stack, buyer, browser
 
     # The admin signs in and sees today's sale in the chart and the totals.
     admin = browser.new_page(viewport={"width": 1280, "height": 1000})
+    admin.on("request", lambda r: requested.append(r.url))
     admin.goto(f"{stack.api_url}/admin")
     admin.fill("#signin-email", stack.admin_email)
     admin.fill("#signin-password", stack.admin_password)
@@ -174,3 +184,7 @@ def test_buy_download_then_admin_sees_and_refunds_the_sale(stack, buyer, browser
     assert body == edition_two.read_bytes()
     listed = requests.get(f"{stack.api_url}/products", timeout=10).json()["products"]
     assert any(p["id"] == added["id"] for p in listed)
+
+    # Every request the pages made stayed under the store's base URL (`/api` when rehearsed).
+    assert any(u.startswith(f"{stack.api_url}/admin/") for u in requested)
+    assert outside_the_store(stack, requested) == []
