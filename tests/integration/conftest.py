@@ -14,7 +14,6 @@ import requests
 from bull_chalice.local import LocalStack, LocalState, free_port
 from bull_chalice.local_cli import latest_receipts
 
-
 SHAPES = ["make run", "make rehearse"]
 
 
