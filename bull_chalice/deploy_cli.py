@@ -46,6 +46,19 @@ def config_file() -> Path:
     return paths.chalice_dir() / "config.json"
 
 
+def reject_junk(http_response: Any, model: Any, **_: Any) -> None:
+    """botocore takes a JSON-protocol answer that is not JSON as an empty one (and the command
+    then trips over a missing key): refuse it as the XML protocols do."""
+    if model.service_model.protocol not in ("json", "rest-json"):
+        return
+    if not 200 <= http_response.status_code < 300 or not http_response.content:
+        return
+    try:
+        json.loads(http_response.content)
+    except ValueError:
+        raise ResponseParserError(f"{model.name}: the answer is not JSON") from None
+
+
 @dataclass
 class Target:
     """Where a command acts: a deployed stage (AWS) or the local stack (moto)."""
@@ -56,7 +69,9 @@ class Target:
     local: dict[str, Any] | None = None
 
     def client(self, service: str) -> Any:
-        return self.session.client(service, endpoint_url=self.endpoint)
+        client = self.session.client(service, endpoint_url=self.endpoint)
+        client.meta.events.register("after-call", reject_junk)
+        return client
 
     @property
     def region(self) -> str:
@@ -157,7 +172,8 @@ def failure_message(exc: BaseException) -> str | None:
     stripe_lib = sys.modules.get("stripe")
     if stripe_lib is not None:
         if isinstance(exc, stripe_lib.APIConnectionError):
-            return _one_line(f"Stripe unreachable: {exc.user_message or exc}")
+            base = os.environ.get("STRIPE_API_BASE") or "https://api.stripe.com"
+            return _one_line(f"Stripe unreachable: could not connect to {base}")
         if isinstance(exc, stripe_lib.StripeError):
             return _one_line(f"Stripe refused: {exc.user_message or exc}")
     requests_lib = sys.modules.get("requests")
@@ -168,6 +184,8 @@ def failure_message(exc: BaseException) -> str | None:
             return _one_line(f"no answer from {url} (timed out)")
         if isinstance(exc, requests_lib.ConnectionError):
             return _one_line(f"could not connect to {url}")
+        if isinstance(exc, requests_lib.JSONDecodeError):
+            return _one_line(f"an answer was not the JSON expected ({exc})")
         return _one_line(f"request to {url} failed: {exc}")
     # PynamoDB and the store wrap the AWS error that caused them: name that one.
     if _is_wrapper(exc):
@@ -597,6 +615,8 @@ def product_add(
     It either completes or leaves nothing behind; run again with the same name and file, it
     finishes (or finds) the product made before instead of adding a second one.
     """
+    from pynamodb.connection import Connection
+
     from chalicelib import config
     from chalicelib.catalog import Catalog, object_exists
     from chalicelib.errors import StoreError
@@ -611,7 +631,9 @@ def product_add(
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--price") from None
     _pynamodb_credentials(target)
-    bind_models(settings)
+    connection = Connection(region=settings.region, host=settings.aws_endpoint_url)
+    connection.session.register("after-call", reject_junk)
+    bind_models(settings, connection)
     s3 = target.client("s3")
     catalog = Catalog(
         currency=settings.currency,
