@@ -1,0 +1,192 @@
+"""The deployed shape: the artifact `chalice package` builds, behind API Gateway's events.
+
+Every route of the packaged Swagger answers through it; the admin routes' Cognito authorizer
+refuses as API Gateway does before the function runs; and the function, run by a clean
+interpreter, loads nothing from outside the unzipped package and the standard library.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+import stripe
+
+from bench.common import checkout_event
+from bull_chalice import gateway, resources
+from bull_chalice.local import ROOT, local_client
+from bull_chalice.rehearse import build_package
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.parametrize("local_stack", ["make rehearse"], indirect=True),
+]
+
+PACKAGE = ROOT / "build" / "rehearse"
+GATEWAY_403 = {"message": "Missing Authentication Token"}
+
+
+def _sign_in(stack, email: str, password: str) -> dict[str, str]:
+    cognito = local_client(stack, "cognito-idp")
+    answer = cognito.initiate_auth(
+        ClientId=stack.user_pool_client_id,
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": email, "PASSWORD": password},
+    )
+    return answer["AuthenticationResult"]
+
+
+def _sample(route: str, stack) -> str:
+    values = {
+        "{product_id}": stack.demo_product_id,
+        "{token}": secrets.token_urlsafe(32),
+        "{session_id}": "cs_test_rehearsal_unknown",
+        "{action}": "resend",
+    }
+    for name, value in values.items():
+        route = route.replace(name, value)
+    return route
+
+
+def test_every_packaged_route_answers_through_api_gateway_events(local_stack, stack):
+    sam = json.loads((PACKAGE / "sam.json").read_text())
+    api = gateway.RestApi.from_sam(sam)
+    token = _sign_in(stack, stack.admin_email, stack.admin_password)["IdToken"]
+    answered = []
+    for route, methods in api.resources.items():
+        for verb, method in methods.items():
+            headers = {"Authorization": token} if method.authorizer else {}
+            answer = requests.request(
+                verb,
+                stack.api_url + _sample(route, stack),
+                headers={**headers, "Content-Type": "application/json"},
+                data=b"{}" if verb in ("POST", "PATCH") else None,
+                allow_redirects=False,
+                timeout=30,
+            )
+            assert answer.status_code < 500, (verb, route, answer.status_code, answer.text[:300])
+            assert answer.status_code != 403 or "error" in answer.json(), (verb, route)
+            answered.append((verb, route))
+    assert ("GET", "/reports") in answered and ("POST", "/webhooks/stripe") in answered
+    assert len(answered) >= 15
+
+
+def test_admin_routes_are_refused_by_the_authorizer_before_the_function(local_stack, stack):
+    url = f"{stack.api_url}/reports"
+    tokens = _sign_in(stack, stack.admin_email, stack.admin_password)
+    refused = {
+        "no header": {},
+        "garbage": {"Authorization": "Bearer not.a.token"},
+        "access token": {"Authorization": tokens["AccessToken"]},
+    }
+    for case, headers in refused.items():
+        answer = requests.get(url, headers=headers, timeout=30)
+        assert answer.status_code == 401, case
+        assert answer.json() == {"message": "Unauthorized"}, case  # API Gateway's, not the app's
+    for header in (tokens["IdToken"], f"Bearer {tokens['IdToken']}"):
+        assert requests.get(url, headers={"Authorization": header}, timeout=30).status_code == 200
+
+
+def test_a_signed_in_user_outside_admins_passes_the_authorizer_and_the_app_says_403(
+    local_stack, stack
+):
+    email = f"helper-{secrets.token_hex(4)}@example.com"
+    cognito = local_client(stack, "cognito-idp")
+    resources.add_user(cognito, stack.user_pool_id, email, "Not-An-Admin-42", admin=False)
+    token = _sign_in(stack, email, "Not-An-Admin-42")["IdToken"]
+    answer = requests.get(f"{stack.api_url}/reports", headers={"Authorization": token}, timeout=30)
+    assert answer.status_code == 403
+    assert answer.json()["error"]["code"] == "not_admin"
+
+
+def test_paths_outside_the_stage_or_the_routes_get_api_gateways_answers(local_stack, stack):
+    root = stack.api_url.removesuffix("/api")
+    outside = requests.get(f"{root}/products", timeout=30)
+    assert outside.status_code == 403 and outside.json() == {"message": "Forbidden"}
+    unknown = requests.get(f"{stack.api_url}/nope", timeout=30)
+    assert unknown.status_code == 403 and unknown.json() == GATEWAY_403
+    wrong_method = requests.delete(f"{stack.api_url}/products", timeout=30)
+    assert wrong_method.status_code == 403 and wrong_method.json() == GATEWAY_403
+
+
+CLEAN_RUN = """
+import json, os, sys, sysconfig
+task = sys.argv[1]
+sys.path.insert(0, task)
+import app
+statuses = [app.app(event, None)["statusCode"] for event in json.load(sys.stdin)]
+roots = {os.path.realpath(task)} | {
+    os.path.realpath(sysconfig.get_paths()[k]) for k in ("stdlib", "platstdlib")
+}
+files = {getattr(m, "__file__", None) for m in list(sys.modules.values())} - {None}
+outside = sorted(f for f in files if not any(
+    os.path.realpath(f).startswith(root + os.sep) for root in roots))
+print(json.dumps({"statuses": statuses, "outside": outside, "path": sys.path}))
+"""
+
+
+def test_the_packaged_function_loads_nothing_from_outside_itself(local_stack, stack):
+    """A clean interpreter (-I -S: no site-packages, no user site, no PYTHON* variables) runs
+    the routes that load every lazily imported library: Jinja2, stripe, PyJWT, boto3."""
+    task = build_package(PACKAGE, user_pool_arn=_pool_arn(stack))
+    admin = _sign_in(stack, stack.admin_email, stack.admin_password)["IdToken"]
+    session_id = f"cs_test_clean_{secrets.token_hex(4)}"
+    body = checkout_event(session_id, stack.demo_product_id, "clean@example.com", int(time.time()))
+    signature = stripe.WebhookSignature.generate_signature_header(body, stack.webhook_secret)
+    requests_to_make = [
+        ("GET", "/", {}, b""),
+        ("POST", f"/checkout/{stack.demo_product_id}", {}, b""),
+        ("POST", "/webhooks/stripe", {"Stripe-Signature": signature}, body.encode()),
+        ("GET", "/reports", {"Authorization": admin}, b""),
+        ("GET", "/admin", {}, b""),
+    ]
+    api = gateway.RestApi.from_sam(json.loads((PACKAGE / "sam.json").read_text()))
+    events = []
+    for verb, path, headers, payload in requests_to_make:
+        method, params = api.match(path, verb)
+        events.append(
+            gateway.build_event(
+                stage=gateway.Stage(),
+                method=method,
+                params=params,
+                verb=verb,
+                resource_path=path,
+                raw_query="",
+                headers=[("Content-Type", "application/json"), *headers.items()],
+                body=payload,
+                source_ip="127.0.0.1",
+                domain_name=stack.api_url.split("/")[2],
+                binary=False,
+            )
+        )
+    done = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", CLEAN_RUN, str(task)],
+        input=json.dumps(events),
+        capture_output=True,
+        text=True,
+        cwd=task,
+        env=_function_environment(local_stack, stack),
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["statuses"] == [200, 303, 200, 200, 200]
+    assert result["outside"] == []
+    assert not any("site-packages" in entry for entry in result["path"][1:])
+
+
+def _pool_arn(stack) -> str:
+    pool = local_client(stack, "cognito-idp").describe_user_pool(UserPoolId=stack.user_pool_id)
+    return pool["UserPool"]["Arn"]
+
+
+def _function_environment(local_stack, stack) -> dict[str, str]:
+    env = local_stack.app_environment(stack.user_pool_id, stack.user_pool_client_id)
+    return {**env, "PATH": "/usr/bin:/bin", "LAMBDA_TASK_ROOT": str(Path(PACKAGE / "task"))}
