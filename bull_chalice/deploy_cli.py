@@ -529,8 +529,8 @@ def setup(
         wanted = "us-east-1" if endpoint_type == "EDGE" else target.region
         if cert_region != wanted:
             click.echo(
-                f"Warning: the certificate is in {cert_region}; a {endpoint_type} API needs "
-                f"one in {wanted}."
+                f"Warning: the certificate is in {cert_region}; Chalice's {endpoint_type} "
+                f"endpoint needs one in {wanted}."
             )
 
     ssm = target.client("ssm")
@@ -933,8 +933,8 @@ def _delete_webhooks(target: Target, stage: str, names: dict[str, str], env: dic
     store = store_id(stage, env)
     found = False
     for endpoint in client.v1.webhook_endpoints.list(params={"limit": 100}).auto_paging_iter():
-        metadata = getattr(endpoint, "metadata", None) or {}
-        if endpoint.url not in urls and metadata.get("store") != store:
+        data = endpoint.to_dict()  # a StripeObject is not a dict
+        if data.get("url") not in urls and (data.get("metadata") or {}).get("store") != store:
             continue
         found = True
         try:

@@ -621,7 +621,16 @@ def test_teardown_removes_what_setup_deploy_and_webhook_made_and_keeps_the_data(
     url = "https://abc123.execute-api.us-east-1.amazonaws.com/api"
     _deployed(tmp, url)
     assert CliRunner().invoke(main, ["stripe", "webhook"]).exit_code == 0
-    stripe_api.endpoints["we_other"] = {"id": "we_other", "url": "https://else/webhooks/stripe"}
+    for endpoint_id, url_elsewhere, store in (
+        ("we_other", "https://else/webhooks/stripe", "bull-prod"),  # another stage's
+        ("we_moved", "https://shop.example.test/webhooks/stripe", "bull-dev"),  # this stage's
+    ):
+        stripe_api.endpoints[endpoint_id] = {
+            "id": endpoint_id,
+            "object": "webhook_endpoint",
+            "url": url_elsewhere,
+            "metadata": {"store": store},
+        }
 
     stubber = _stub_teardown(monkeypatch, outputs)
     result = _teardown("--yes")

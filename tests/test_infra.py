@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bull_chalice import infra
 from bull_chalice.infra import OUTPUT_ENV, TEMPLATE, load_template
 from chalicelib.models import DailySales, DownloadLink, Product, Purchase
 
@@ -79,3 +80,84 @@ def test_template_is_cfn_lint_clean():
     cfn_lint = Path(sys.executable).with_name("cfn-lint")
     result = subprocess.run([str(cfn_lint), str(TEMPLATE)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# -- what teardown keeps and setup adopts ---------------------------------------------------
+
+KEPT = {*TABLES, "ProductsBucket"}
+
+
+def _sub(value, stage="dev", account="123456789012", region="us-east-1"):
+    return (
+        value.replace("${Stage}", stage)
+        .replace("${AWS::AccountId}", account)
+        .replace("${AWS::Region}", region)
+    )
+
+
+def test_the_kept_resources_are_exactly_those_retained(template):
+    retained = {
+        name
+        for name, resource in template["Resources"].items()
+        if resource.get("DeletionPolicy") == "Retain"
+    }
+    assert retained == KEPT
+    assert set(infra.TABLE_SUFFIXES) == set(TABLES)
+
+
+@pytest.mark.parametrize("parameter", ["AdoptTables", "AdoptBucket"])
+def test_adoption_parameters_default_to_creating(template, parameter):
+    spec = template["Parameters"][parameter]
+    assert spec["Default"] == "false" and sorted(spec["AllowedValues"]) == ["false", "true"]
+
+
+def test_adopted_resources_are_not_created_and_their_outputs_still_name_them(template):
+    assert template["Conditions"] == {
+        "CreateTables": {"Equals": [{"Ref": "AdoptTables"}, "false"]},
+        "CreateBucket": {"Equals": [{"Ref": "AdoptBucket"}, "false"]},
+    }
+    resources = template["Resources"]
+    for name in TABLES:
+        assert resources[name]["Condition"] == "CreateTables"
+    assert resources["ProductsBucket"]["Condition"] == "CreateBucket"
+    assert resources["ProductsBucketPolicy"]["Condition"] == "CreateBucket"
+    names = infra.kept_names("dev", "123456789012", "us-east-1")
+    for name in KEPT:
+        condition = resources[name]["Condition"]
+        created, adopted = template["Outputs"][name]["Value"]["If"][1:]
+        assert template["Outputs"][name]["Value"]["If"][0] == condition
+        assert created == {"Ref": name}
+        # the adopted name is the one the resource would have had, and what teardown keeps
+        assert _sub(adopted["Sub"]) == _sub(resources[name]["Properties"][_name_key(name)]["Sub"])
+        assert _sub(adopted["Sub"]) == names[name]
+
+
+def _name_key(resource):
+    return "BucketName" if resource == "ProductsBucket" else "TableName"
+
+
+def test_no_resource_outside_the_adopted_ones_depends_on_them(template):
+    """Only the conditional resources may Ref the tables or bucket (else an adopting stack
+    would fail to validate)."""
+    conditional = {n for n, r in template["Resources"].items() if "Condition" in r}
+    for name, resource in template["Resources"].items():
+        if name in conditional:
+            continue
+        text = repr(resource)
+        for kept in KEPT:
+            assert f"'Ref': '{kept}'" not in text and f"{kept}." not in text, (name, kept)
+
+
+def test_an_adopted_bucket_gets_the_templates_settings(template):
+    conf = infra.bucket_configuration("bull-dev-b", template)
+    props = template["Resources"]["ProductsBucket"]["Properties"]
+    assert conf["public_access_block"] == props["PublicAccessBlockConfiguration"]
+    rule = conf["encryption"]["Rules"][0]["ApplyServerSideEncryptionByDefault"]
+    assert rule == {"SSEAlgorithm": "AES256"}
+    assert conf["versioning"] == {"Status": "Enabled"}
+    assert conf["ownership"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    assert conf["cors"]["CORSRules"][0]["MaxAgeSeconds"] == 3000
+    [statement] = conf["policy"]["Statement"]
+    assert statement["Resource"] == ["arn:aws:s3:::bull-dev-b", "arn:aws:s3:::bull-dev-b/*"]
+    assert statement["Effect"] == "Deny"
+    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
