@@ -251,7 +251,8 @@ class LocalStack:
             self._spawn(
                 "moto",
                 [sys.executable, "-m", "bull_chalice.moto_server", str(self.ports["moto"])],
-                {},
+                # Cognito checks TOTP codes as AWS does (moto accepts any code without it).
+                {"MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP": "true"},
             )
             _wait_for(f"{self.url('moto')}/moto-api/", deadline, self.processes["moto"], "moto")
             pool = self._provision()
@@ -322,11 +323,12 @@ class LocalStack:
 
         function_env = {**env, "USER_POOL_ARN": pool.arn}
         try:
-            task = build_package(ROOT / "build" / "rehearse", user_pool_arn=pool.arn)
+            package = build_package(self.log_dir.parent / "package", user_pool_arn=pool.arn)
         except RehearsalError as exc:
             raise StackError(str(exc)) from None
         argv = [sys.executable, "-m", "bull_chalice.rehearse", "--port", str(self.ports["app"])]
-        argv += ["--package", str(task), "--base-path", self.base_path or "/"]
+        argv += ["--task", str(package.task), "--sam", str(package.sam)]
+        argv += ["--base-path", self.base_path or "/"]
         self._spawn("app", argv, {"BULL_FUNCTION_ENV": json.dumps(function_env)})
 
     def _spawn(self, name: str, argv: list[str], extra_env: dict[str, str]) -> None:

@@ -6,8 +6,8 @@ authorizer, REST proxy events under the stage path) and a Lambda Runtime API tha
 invocation to one of a few execution environments — clean interpreters with nothing on their
 path but the unzipped package and the standard library (`bull_chalice.lambda_runtime`).
 
-`python -m bull_chalice.rehearse --port P --package DIR [--base-path /api]` serves an unzipped
-package in the foreground (the local stack starts it this way); the app's environment is this
+`python -m bull_chalice.rehearse --port P --task DIR --sam FILE [--base-path /api]` serves a
+built package in the foreground (the local stack starts it this way); the app's environment is this
 process's.
 """
 
@@ -28,6 +28,7 @@ import threading
 import time
 import uuid
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -52,52 +53,89 @@ class RehearsalError(RuntimeError):
 # -- the artifact -----------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Package:
+    """A built artifact: the unzipped function code and the SAM template describing the API."""
+
+    task: Path
+    sam: Path
+
+    def function(self) -> dict[str, Any]:
+        resources = json.loads(self.sam.read_text())["Resources"].values()
+        return next(r["Properties"] for r in resources if r["Type"] == "AWS::Serverless::Function")
+
+    def api(self) -> gateway.RestApi:
+        return gateway.RestApi.from_sam(json.loads(self.sam.read_text()))
+
+
 def build_package(
     out_dir: Path,
     *,
     project_dir: Path | None = None,
     user_pool_arn: str = "",
     stage: str = PACKAGE_STAGE,
-) -> Path:
-    """`chalice package` the project into `out_dir` and unzip it to `out_dir/task`; the latter.
+) -> Package:
+    """`chalice package` the project into `out_dir` and unzip its code where every rehearsal of
+    the same code shares it (`build/rehearse/task-<sha>`).
 
     The pool ARN is read when Chalice loads the app, so the Swagger carries the admin routes'
-    Cognito authorizer as `chalice deploy` would. Builds are cached by their inputs and
-    serialised (Chalice's dependency cache is shared).
+    Cognito authorizer as `chalice deploy` would; it changes the template, never the code.
+    Unchanged inputs reuse the last build.
+
+    Raises:
+        RehearsalError: `chalice package` failed.
     """
     project = project_dir or project_root()
-    task = out_dir / "task"
+    artifact = out_dir / "artifact"
     marker = out_dir / "built"
     digest = _inputs_digest(project, user_pool_arn, stage)
-    if marker.exists() and marker.read_text() == digest:
-        return task
-    build = project / "build"
-    build.mkdir(exist_ok=True)
-    with (build / ".package.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        shutil.rmtree(out_dir, ignore_errors=True)
-        out_dir.mkdir(parents=True)
+    if not (marker.exists() and marker.read_text() == digest):
+        shutil.rmtree(artifact, ignore_errors=True)
+        out_dir.mkdir(parents=True, exist_ok=True)
         env = {
             **os.environ,
             "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
             "USER_POOL_ARN": user_pool_arn,
         }
         chalice = Path(sys.executable).with_name("chalice")
-        done = subprocess.run(
-            [str(chalice), "package", "--stage", stage, str(out_dir / "artifact")],
-            cwd=project,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        with _project_lock(project):  # Chalice's dependency cache is shared
+            done = subprocess.run(
+                [str(chalice), "package", "--stage", stage, str(artifact)],
+                cwd=project,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
         if done.returncode != 0:
             raise RehearsalError(f"chalice package failed: {done.stderr.strip()[-500:]}")
-        with zipfile.ZipFile(out_dir / "artifact" / "deployment.zip") as archive:
-            archive.extractall(task)
-        shutil.copy(out_dir / "artifact" / "sam.json", task.parent / "sam.json")
         marker.write_text(digest)
+    return Package(task=_unzipped(project, artifact / "deployment.zip"), sam=artifact / "sam.json")
+
+
+def _unzipped(project: Path, archive: Path) -> Path:
+    """The zip's contents in a folder named by its hash (Chalice's zips are reproducible)."""
+    sha = hashlib.sha256(archive.read_bytes()).hexdigest()[:16]
+    task = project / "build" / "rehearse" / f"task-{sha}"
+    if task.is_dir():
+        return task
+    with _project_lock(project):
+        if not task.is_dir():
+            partial = task.with_name(task.name + ".partial")
+            shutil.rmtree(partial, ignore_errors=True)
+            with zipfile.ZipFile(archive) as files:
+                files.extractall(partial)
+            partial.rename(task)
     return task
+
+
+@contextlib.contextmanager
+def _project_lock(project: Path) -> Iterator[None]:
+    build = project / "build"
+    build.mkdir(exist_ok=True)
+    with (build / ".rehearse.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def _inputs_digest(project: Path, user_pool_arn: str, stage: str) -> str:
@@ -335,7 +373,7 @@ class Rehearsal:
             or environment.get("AWS_DEFAULT_REGION", "us-east-1"),
         )
         self.project_dir = project_dir or project_root()
-        self.package_dir = package_dir or self.project_dir / "build" / "rehearse"
+        self.package_dir = package_dir or self.project_dir / "build" / "rehearse" / "default"
         self.workers = workers
         self.log = log or sys.stderr
         self._lambda: LambdaService | None = None
@@ -345,24 +383,19 @@ class Rehearsal:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}{self.stage.base_path}"
 
-    def start(self, task_root: Path | None = None) -> str:
-        """Build (unless `task_root` is given) and serve; the base URL.
+    def start(self, package: Package | None = None) -> str:
+        """Build (unless `package` is given) and serve; the base URL.
 
         Raises:
             RehearsalError: the package did not build or the function did not start.
         """
-        if task_root is None:
+        if package is None:
             arn = self.environment.get("USER_POOL_ARN", "")
-            task_root = build_package(
+            package = build_package(
                 self.package_dir, project_dir=self.project_dir, user_pool_arn=arn
             )
-        sam = json.loads((task_root.parent / "sam.json").read_text())
-        function = next(
-            r["Properties"] for r in sam["Resources"].values()
-            if r["Type"] == "AWS::Serverless::Function"
-        )  # fmt: skip
-        api = gateway.RestApi.from_sam(sam)
-        self._lambda = LambdaService(task_root, self.environment, function, self.workers)
+        function, api = package.function(), package.api()
+        self._lambda = LambdaService(package.task, self.environment, function, self.workers)
         self._lambda.log = self.log
         self._lambda.start()
         endpoint = (self.environment.get("AWS_ENDPOINT_URL") or "").rstrip("/")
@@ -495,7 +528,8 @@ def _terminate(process: subprocess.Popen) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--package", type=Path, required=True, help="an unzipped package (task)")
+    parser.add_argument("--task", type=Path, required=True, help="the unzipped function code")
+    parser.add_argument("--sam", type=Path, required=True, help="the packaged SAM template")
     parser.add_argument("--base-path", default=os.environ.get("BULL_BASE_PATH", "/api"))
     parser.add_argument("--stage", default="api")
     parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS)
@@ -508,7 +542,7 @@ def main(argv: list[str] | None = None) -> None:
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     signal.signal(signal.SIGINT, lambda *_: stopped.set())
-    rehearsal.start(task_root=args.package)
+    rehearsal.start(Package(task=args.task, sam=args.sam))
     print(f"Serving the packaged store at {rehearsal.url}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         stopped.wait()

@@ -4,6 +4,7 @@ test session, stopped by PID at the end whatever happened."""
 from __future__ import annotations
 
 import re
+import shutil
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -15,6 +16,33 @@ from bull_chalice.local import LocalStack, LocalState, free_port
 from bull_chalice.local_cli import latest_receipts
 
 SHAPES = ["make run", "make rehearse"]
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's headless Chromium, driven by Playwright."""
+    if CHROMIUM is None:
+        pytest.skip("Debian's chromium is not installed (make test installs it as root)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
 
 
 @pytest.fixture(scope="session", params=SHAPES)

@@ -4,9 +4,9 @@ with the mailed code; TOTP MFA turned on from the dashboard is asked at the next
 refresh token keeps a seller signed in when the ID token no longer works. Every new form is
 checked at 390 px and 1280 px wide for sideways scrolling.
 
-The stack here is this module's own (`make run`'s shape at `/` and `make rehearse`'s under
-`/api`): its moto server checks TOTP codes
-(MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP=true; without it moto accepts any code). See
+The local stack's moto server checks TOTP codes (MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP=true;
+without it moto accepts any code); like every integration test this runs against `make run`
+(at `/`) and `make rehearse` (under `/api`). See
 tests/test_signin.py for what moto 5.2.5 does with reset codes and TOTP secrets.
 """
 
@@ -21,8 +21,7 @@ from pathlib import Path
 import pytest
 
 from bull_chalice import resources
-from bull_chalice.local import LocalStack, LocalState, free_port, local_client
-from tests.integration.test_browser_story import CHROMIUM, CHROMIUM_ARGS
+from bull_chalice.local import LocalState, local_client
 from tests.test_signin import MOTO_TOTP_SECRET, NEW_PASSWORD, TEMPORARY, fresh_totp, wrong_totp
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
@@ -30,42 +29,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.browser]
 SHOTS = os.environ.get("BULL_SIGNIN_SHOTS")  # a directory to keep the screenshots in
 PASSWORD = "First-Password-11"
 COGNITO_TARGET = "x-amz-target"
-
-
-@pytest.fixture(scope="module", params=["make run", "make rehearse"])
-def stack(request, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalState]:
-    """Served as `make run` does (at `/`) and as `make rehearse` does (under `/api`)."""
-    workdir = tmp_path_factory.mktemp("signin-stack")
-    local = LocalStack(
-        app_port=free_port(),
-        moto_port=free_port(),
-        stripe_port=free_port(),
-        state_file=workdir / "local.json",
-        log_dir=workdir / "logs",
-        rehearse=request.param == "make rehearse",
-    )
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP", "true")  # the moto server checks
-        try:
-            yield local.start()
-        finally:
-            local.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if CHROMIUM is None:
-        pytest.skip("Debian's chromium is not installed (make test installs it as root)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 class Seller:

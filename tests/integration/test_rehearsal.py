@@ -12,7 +12,6 @@ import secrets
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 import requests
@@ -20,15 +19,14 @@ import stripe
 
 from bench.common import checkout_event
 from bull_chalice import gateway, resources
-from bull_chalice.local import ROOT, local_client
-from bull_chalice.rehearse import build_package
+from bull_chalice.local import local_client
+from bull_chalice.rehearse import Package, build_package
 
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.parametrize("local_stack", ["make rehearse"], indirect=True),
 ]
 
-PACKAGE = ROOT / "build" / "rehearse"
 GATEWAY_403 = {"message": "Missing Authentication Token"}
 
 
@@ -54,9 +52,15 @@ def _sample(route: str, stack) -> str:
     return route
 
 
+def _package(local_stack, stack) -> Package:
+    """The package the stack serves (built already: this returns the same one)."""
+    pool = local_client(stack, "cognito-idp").describe_user_pool(UserPoolId=stack.user_pool_id)
+    arn = pool["UserPool"]["Arn"]
+    return build_package(local_stack.log_dir.parent / "package", user_pool_arn=arn)
+
+
 def test_every_packaged_route_answers_through_api_gateway_events(local_stack, stack):
-    sam = json.loads((PACKAGE / "sam.json").read_text())
-    api = gateway.RestApi.from_sam(sam)
+    api = _package(local_stack, stack).api()
     token = _sign_in(stack, stack.admin_email, stack.admin_password)["IdToken"]
     answered = []
     for route, methods in api.resources.items():
@@ -134,7 +138,7 @@ print(json.dumps({"statuses": statuses, "outside": outside, "path": sys.path}))
 def test_the_packaged_function_loads_nothing_from_outside_itself(local_stack, stack):
     """A clean interpreter (-I -S: no site-packages, no user site, no PYTHON* variables) runs
     the routes that load every lazily imported library: Jinja2, stripe, PyJWT, boto3."""
-    task = build_package(PACKAGE, user_pool_arn=_pool_arn(stack))
+    package = _package(local_stack, stack)
     admin = _sign_in(stack, stack.admin_email, stack.admin_password)["IdToken"]
     session_id = f"cs_test_clean_{secrets.token_hex(4)}"
     body = checkout_event(session_id, stack.demo_product_id, "clean@example.com", int(time.time()))
@@ -146,7 +150,7 @@ def test_the_packaged_function_loads_nothing_from_outside_itself(local_stack, st
         ("GET", "/reports", {"Authorization": admin}, b""),
         ("GET", "/admin", {}, b""),
     ]
-    api = gateway.RestApi.from_sam(json.loads((PACKAGE / "sam.json").read_text()))
+    api = package.api()
     events = []
     for verb, path, headers, payload in requests_to_make:
         method, params = api.match(path, verb)
@@ -166,12 +170,12 @@ def test_the_packaged_function_loads_nothing_from_outside_itself(local_stack, st
             )
         )
     done = subprocess.run(
-        [sys.executable, "-I", "-S", "-c", CLEAN_RUN, str(task)],
+        [sys.executable, "-I", "-S", "-c", CLEAN_RUN, str(package.task)],
         input=json.dumps(events),
         capture_output=True,
         text=True,
-        cwd=task,
-        env=_function_environment(local_stack, stack),
+        cwd=package.task,
+        env={**local_stack.app_environment(stack.user_pool_id, stack.user_pool_client_id)},
         timeout=120,
         check=False,
     )
@@ -180,13 +184,3 @@ def test_the_packaged_function_loads_nothing_from_outside_itself(local_stack, st
     assert result["statuses"] == [200, 303, 200, 200, 200]
     assert result["outside"] == []
     assert not any("site-packages" in entry for entry in result["path"][1:])
-
-
-def _pool_arn(stack) -> str:
-    pool = local_client(stack, "cognito-idp").describe_user_pool(UserPoolId=stack.user_pool_id)
-    return pool["UserPool"]["Arn"]
-
-
-def _function_environment(local_stack, stack) -> dict[str, str]:
-    env = local_stack.app_environment(stack.user_pool_id, stack.user_pool_client_id)
-    return {**env, "PATH": "/usr/bin:/bin", "LAMBDA_TASK_ROOT": str(Path(PACKAGE / "task"))}
