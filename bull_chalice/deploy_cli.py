@@ -732,7 +732,7 @@ def _create_product(
             if uploaded:
                 s3.delete_object(Bucket=bucket, Key=made.file_key)
             Product(made.id).delete()
-            click.echo(f"Removed the unfinished product {made.id}.", err=False)
+            click.echo(f"Removed the unfinished product {made.id}.")
         except Exception:  # noqa: S110 - the original failure is what the seller needs to see
             pass
         raise
