@@ -13,7 +13,8 @@ import requests
 import stripe
 
 from bench.common import checkout_event
-from bull_chalice.local import LocalStack, free_port, local_client
+from bull_chalice.local import LocalStack, local_client
+from bull_chalice.processes import free_port
 
 
 def run(sessions: int = 100, deliveries: int = 500, threads: int = 16) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import requests
 
-from bull_chalice.local import free_port
+from bull_chalice.processes import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS: list[tuple[str, float, float, str]] = []

@@ -432,7 +432,7 @@ def _custom_domain(
 )
 @click.option(
     "--base-path",
-    envvar="BULL_BASE_PATH",
+    envvar="BULL_DOMAIN_BASE_PATH",
     help="Serve the store under https://DOMAIN/BASE_PATH (default: the domain's root).",
 )
 @cli_errors

@@ -13,20 +13,23 @@ import json
 import os
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import boto3
-import requests
 
 from bull_chalice import resources
+from bull_chalice.processes import (
+    StackError,
+    port_taken,
+    spawn,
+    terminate,
+    wait_for,
+)
 from bull_chalice.rehearse import normalise_base_path
 from chalicelib import config
 from chalicelib.catalog import Catalog
@@ -41,10 +44,6 @@ SENDER_EMAIL = "store@example.com"
 DEMO_PRODUCT_ID = "prod_demo0000000001"
 DEMO_FILENAME = "bull-demo-guide.pdf"
 START_TIMEOUT = 60.0
-
-
-class StackError(RuntimeError):
-    """The local stack could not start (a port is taken, a service did not answer)."""
 
 
 @dataclass(frozen=True)
@@ -99,60 +98,6 @@ def local_client(state: LocalState, service: str) -> Any:
         aws_access_key_id="local",
         aws_secret_access_key="local",  # noqa: S106 - moto accepts any
     )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _port_taken(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return True
-    return False
-
-
-PR_SET_PDEATHSIG = 1
-
-
-def die_with_parent() -> Callable[[], None] | None:
-    """A hook for the child, between fork and exec: on Linux the kernel sends it SIGTERM when
-    the process that started it dies, however it dies (a `kill -9`, a killed test run), so no
-    server outlives its stack. `stop()` remains the normal way out."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        import ctypes
-
-        prctl = ctypes.CDLL(None, use_errno=True).prctl  # resolved here, before any fork
-    except (OSError, AttributeError):
-        return None
-    parent = os.getpid()
-
-    def hook() -> None:
-        prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-        if os.getppid() != parent:  # the parent died before the hook ran
-            os.kill(os.getpid(), signal.SIGTERM)
-
-    return hook
-
-
-def _wait_for(url: str, deadline: float, process: subprocess.Popen, name: str) -> None:
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise StackError(f"{name} exited with code {process.returncode}")
-        try:
-            if requests.get(url, timeout=2).status_code < 500:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise StackError(f"{name} did not answer at {url} within {START_TIMEOUT:.0f}s")
 
 
 class LocalStack:
@@ -238,7 +183,7 @@ class LocalStack:
         Raises:
             StackError: a port is taken or a service did not come up (everything is stopped).
         """
-        taken = [f"{name} port {port}" for name, port in self.ports.items() if _port_taken(port)]
+        taken = [f"{name} port {port}" for name, port in self.ports.items() if port_taken(port)]
         if taken:
             raise StackError(
                 f"{', '.join(taken)} already in use; free it or set "
@@ -254,7 +199,7 @@ class LocalStack:
                 # Cognito checks TOTP codes as AWS does (moto accepts any code without it).
                 {"MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP": "true"},
             )
-            _wait_for(f"{self.url('moto')}/moto-api/", deadline, self.processes["moto"], "moto")
+            wait_for(f"{self.url('moto')}/moto-api/", deadline, self.processes["moto"], "moto")
             pool = self._provision()
             env = self.app_environment(pool.pool_id, pool.client_id)
             self._spawn(
@@ -273,8 +218,8 @@ class LocalStack:
                 deadline = time.monotonic() + START_TIMEOUT  # packaging is not starting up
             else:
                 self._spawn("app", self._chalice_local(), env)
-            _wait_for(f"{self.url('stripe')}/health", deadline, self.processes["stripe"], "stripe")
-            _wait_for(f"{self.api_url}/products", deadline, self.processes["app"], "app")
+            wait_for(f"{self.url('stripe')}/health", deadline, self.processes["stripe"], "stripe")
+            wait_for(f"{self.api_url}/products", deadline, self.processes["app"], "app")
         except BaseException:
             self.stop()
             raise
@@ -299,7 +244,7 @@ class LocalStack:
     def stop(self) -> None:
         """Stop every child (its whole process group) by PID; remove the state file."""
         for name in reversed(list(self.processes)):
-            _terminate(self.processes.pop(name))
+            terminate(self.processes.pop(name))
         if self.state_file and self.state_file.exists() and self.state is not None:
             self.state_file.unlink()
 
@@ -332,18 +277,9 @@ class LocalStack:
         self._spawn("app", argv, {"BULL_FUNCTION_ENV": json.dumps(function_env)})
 
     def _spawn(self, name: str, argv: list[str], extra_env: dict[str, str]) -> None:
-        env = {**os.environ, **extra_env, "PYTHONUNBUFFERED": "1"}
-        log = (self.log_dir / f"{name}.log").open("wb")
-        self.processes[name] = subprocess.Popen(
-            argv,
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            preexec_fn=die_with_parent(),  # only calls prctl, resolved before the fork
-        )
+        log = self.log_dir / f"{name}.log"
+        log.unlink(missing_ok=True)
+        self.processes[name] = spawn(argv, {**os.environ, **extra_env}, log, ROOT)
 
     def _provision(self) -> resources.UserPool:
         settings = config.load(self.app_environment())
@@ -383,16 +319,3 @@ class LocalStack:
 def _chalice() -> str:
     beside = Path(sys.executable).with_name("chalice")
     return str(beside) if beside.exists() else (shutil.which("chalice") or "chalice")
-
-
-def _terminate(process: subprocess.Popen) -> None:
-    if process.poll() is not None:
-        return
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=5)
-    except ProcessLookupError:
-        return
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=5)

@@ -37,6 +37,7 @@ from urllib.parse import urlsplit
 
 from bull_chalice import gateway
 from bull_chalice.paths import project_root
+from bull_chalice.processes import die_with_parent, terminate
 
 RUNTIME_SCRIPT = Path(__file__).with_name("lambda_runtime.py")
 INTEGRATION_TIMEOUT = 29.0  # API Gateway's limit for a REST API integration
@@ -201,7 +202,7 @@ class LambdaService:
     def stop(self) -> None:
         self._stopping = True
         for process in self._processes:
-            _terminate(process)
+            terminate(process)
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -242,8 +243,6 @@ class LambdaService:
 
     def _spawn(self) -> subprocess.Popen:
         assert self._server is not None
-        from bull_chalice.local import die_with_parent
-
         port = self._server.server_address[1]
         env = {
             **_lambda_environment(self._function, self._task_root),
@@ -512,17 +511,6 @@ def _front_handler(
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
 
     return Front
-
-
-def _terminate(process: subprocess.Popen) -> None:
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=5)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -33,7 +33,8 @@ def test_landing_page_shows_product_downloads_left_and_expiry(client, token):
     assert response.status_code == 200
     body = response.body.decode()
     assert "The Bull Handbook" in body and "5 downloads left" in body
-    assert 'method="post"' in body and f'action="https://store.example.test/download/{token}"' in body
+    assert 'method="post"' in body
+    assert f'action="https://store.example.test/download/{token}"' in body
 
 
 def test_landing_page_takes_no_download(client, token):

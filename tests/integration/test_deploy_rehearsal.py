@@ -13,20 +13,15 @@ the repository's `.chalice/` is never touched:
 
 moto cannot run the Lambda function without Docker, so the sale and `bull report` reach the
 store through `bull_chalice.rehearse.Rehearsal` (the packaged app behind API Gateway-shaped
-events) with the stage's environment, and `bull report --url`. Steps whose command is not
-there yet are skipped by name.
+events) with the stage's environment, and `bull report --url`.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import inspect
 import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -39,6 +34,9 @@ import boto3
 import pytest
 import requests
 from botocore.exceptions import ClientError
+
+from bull_chalice import rehearse
+from bull_chalice.processes import free_port, spawn, terminate, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -54,30 +52,6 @@ PRICE = "19.99"
 COMMAND_TIMEOUT = 600  # a cold chalice dependency build downloads wheels
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def die_with_parent() -> Any:
-    """Between fork and exec: on Linux the kernel sends the server SIGTERM when this test's
-    process dies however it dies, so no server outlives a killed run."""
-    if not sys.platform.startswith("linux"):
-        return None
-    import ctypes
-
-    prctl = ctypes.CDLL(None, use_errno=True).prctl  # resolved before the fork
-    parent = os.getpid()
-
-    def hook() -> None:
-        prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-        if os.getppid() != parent:
-            os.kill(os.getpid(), signal.SIGTERM)
-
-    return hook
-
-
 class Servers:
     """Child servers on 127.0.0.1, each in its own process group, stopped by PID."""
 
@@ -86,42 +60,13 @@ class Servers:
         self.processes: dict[str, subprocess.Popen] = {}
 
     def start(self, name: str, argv: list[str], env: dict[str, str], ready: str) -> None:
-        log = (self.log_dir / f"{name}.log").open("wb")
-        process = subprocess.Popen(
-            argv,
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            preexec_fn=die_with_parent(),
-        )
+        process = spawn(argv, env, self.log_dir / f"{name}.log", ROOT)
         self.processes[name] = process
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise AssertionError(f"{name} exited: {(self.log_dir / f'{name}.log').read_text()}")
-            try:
-                requests.get(ready, timeout=2)
-                return
-            except requests.RequestException:
-                time.sleep(0.1)
-        raise AssertionError(f"{name} did not answer at {ready}")
+        wait_for(ready, time.monotonic() + 60, process, name)
 
     def stop(self) -> None:
         for name in reversed(list(self.processes)):
-            process = self.processes.pop(name)
-            if process.poll() is not None:
-                continue
-            try:
-                os.killpg(process.pid, signal.SIGTERM)
-                process.wait(timeout=10)
-            except ProcessLookupError:
-                pass
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
+            terminate(self.processes.pop(name), timeout=10)
 
 
 def copy_project(dest: Path) -> Path:
@@ -259,26 +204,6 @@ class Rehearsal:
         return "\n".join(["deploy rehearsal:", *lines, f"  {'total (commands)':<44}{total:7.1f} s"])
 
 
-def has_command(rehearsal: Rehearsal, *args: str, option: str = "") -> bool:
-    result = subprocess.run(
-        [str(BIN / "bull"), *args, "--help"],
-        env=rehearsal.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        start_new_session=True,
-    )
-    return result.returncode == 0 and option in result.stdout
-
-
-def rehearse_module() -> Any:
-    if importlib.util.find_spec("bull_chalice.rehearse") is None:
-        return None
-    from bull_chalice import rehearse
-
-    return rehearse if hasattr(rehearse, "Rehearsal") else None
-
-
 @pytest.fixture
 def servers(tmp_path: Path) -> Iterator[Servers]:
     log_dir = tmp_path / "logs"
@@ -326,9 +251,7 @@ def _temporary_password(moto_url: str, email: str) -> str:
     raise AssertionError(f"no invitation mailed to {email}")
 
 
-def _serve(
-    rehearse: Any, rehearsal: Rehearsal, servers: Servers, tmp: Path, name: str
-) -> tuple[Any, str, str]:
+def _serve(rehearsal: Rehearsal, servers: Servers, tmp: Path, name: str) -> tuple[Any, str, str]:
     """Start the packaged app behind API Gateway-shaped events with the stage's environment,
     and a Stripe stand-in that signs deliveries to it with the endpoint secret in SSM (the
     stand-in signs with one fixed secret, not the one it handed `bull stripe webhook`)."""
@@ -348,15 +271,14 @@ def _serve(
         "AWS_REGION": REGION,
         "STRIPE_API_BASE": stripe_url,
     }
-    options: dict[str, Any] = {"base_path": "/api", "project_dir": rehearsal.project}
-    accepted = inspect.signature(rehearse.Rehearsal).parameters
-    if "package_dir" in accepted:
-        options["package_dir"] = tmp / "rehearse-package"
-    if "log_dir" in accepted:
-        options["log_dir"] = servers.log_dir / f"rehearse-{name}"
-    elif "log" in accepted:
-        options["log"] = (servers.log_dir / f"rehearse-{name}.log").open("a")
-    served = rehearse.Rehearsal(environment, port, **options)
+    served = rehearse.Rehearsal(
+        environment,
+        port,
+        base_path="/api",
+        project_dir=rehearsal.project,
+        package_dir=tmp / f"rehearse-{name}",
+        log=(servers.log_dir / f"rehearse-{name}.log").open("a"),
+    )
     base_url = served.start()
     return served, base_url.rstrip("/"), stripe_url
 
@@ -391,8 +313,6 @@ def test_the_readme_deploy_steps_against_moto(
     stripe_url = _start_stripe(servers, "stripe", "http://127.0.0.1:9/unused", "whsec_unused")
     project = copy_project(tmp_path / "project")
     r = Rehearsal(project, moto_url, stripe_url, tmp_path)
-    rehearse = rehearse_module()
-    skipped: list[str] = []
 
     # 1. bull setup: the infra stack, the stage's config and policy, the secrets in SSM.
     r.bull(
@@ -502,117 +422,101 @@ def test_the_readme_deploy_steps_against_moto(
     assert len(files) == 1
 
     # 7. A sale, then bull report: the first sign-in with the temporary password sets a new one.
-    sold = False
-    if rehearse is None:
-        skipped.append("sale and first bull report: bull_chalice/rehearse.py (Rehearsal) missing")
-    elif not has_command(r, "report", option="--url"):
-        skipped.append("sale and first bull report: `bull report --url` missing")
-    else:
-        served, base_url, _ = _serve(rehearse, r, servers, tmp_path, "first")
-        try:
-            started_step = time.monotonic()
-            _buy(base_url, product_id, "buyer@example.test")
-            r.timings.append(("a sale through the rehearsed API", time.monotonic() - started_step))
-            output = r.bull(
-                "bull report (first sign-in)",
-                "report",
-                "--stage",
-                STAGE,
-                "--url",
-                base_url,
-                stdin=f"{NEW_PASSWORD}\n{NEW_PASSWORD}\n",
-                BULL_ADMIN_EMAIL=ADMIN,
-                BULL_ADMIN_PASSWORD=temporary,
-            )
-        finally:
-            served.stop()
-        assert _orders(output) == 1 and PRICE in output, output
-        user = cognito.admin_get_user(UserPoolId=pool_id, Username=ADMIN)
-        assert user["UserStatus"] == "CONFIRMED"
-        sold = True
+    served, base_url, _ = _serve(r, servers, tmp_path, "first")
+    try:
+        started_step = time.monotonic()
+        _buy(base_url, product_id, "buyer@example.test")
+        r.timings.append(("a sale through the rehearsed API", time.monotonic() - started_step))
+        output = r.bull(
+            "bull report (first sign-in)",
+            "report",
+            "--stage",
+            STAGE,
+            "--url",
+            base_url,
+            stdin=f"{NEW_PASSWORD}\n{NEW_PASSWORD}\n",
+            BULL_ADMIN_EMAIL=ADMIN,
+            BULL_ADMIN_PASSWORD=temporary,
+        )
+    finally:
+        served.stop()
+    assert _orders(output) == 1 and PRICE in output, output
+    user = cognito.admin_get_user(UserPoolId=pool_id, Username=ADMIN)
+    assert user["UserStatus"] == "CONFIRMED"
 
     # 8. bull teardown: API, function, webhook endpoint, SSM parameters and stack gone; the
     #    tables and the bucket kept.
-    if not has_command(r, "teardown"):
-        skipped.append("bull teardown and the re-setup: `bull teardown` missing")
-    else:
-        r.bull("bull teardown", "teardown", "--stage", STAGE, stdin="y\n")
-        with pytest.raises(ClientError):
-            r.client("lambda").get_function(FunctionName=f"bull-{STAGE}")
-        assert apigateway.get_rest_apis()["items"] == []
-        assert (
-            ssm.get_parameters_by_path(Path=f"/bull/{STAGE}/", Recursive=True)["Parameters"] == []
-        )
-        stacks = r.client("cloudformation").list_stacks()["StackSummaries"]
-        assert all(s["StackStatus"] == "DELETE_COMPLETE" for s in stacks)
-        assert cognito.list_user_pools(MaxResults=10)["UserPools"] == []
-        endpoints = requests.get(
-            f"{stripe_url}/v1/webhook_endpoints",
-            headers={"Authorization": f"Bearer {STRIPE_KEY}"},
-            timeout=10,
-        ).json()["data"]
-        assert endpoints == []
-        tables = r.client("dynamodb").list_tables()["TableNames"]
-        assert {
-            env[k] for k in ("PRODUCTS_TABLE", "PURCHASES_TABLE", "LINKS_TABLE", "SALES_TABLE")
-        } <= set(tables)
-        assert r.client("s3").list_objects_v2(Bucket=env["PRODUCTS_BUCKET"])["KeyCount"] == 1
+    r.bull("bull teardown", "teardown", "--stage", STAGE, stdin="y\n")
+    with pytest.raises(ClientError):
+        r.client("lambda").get_function(FunctionName=f"bull-{STAGE}")
+    assert apigateway.get_rest_apis()["items"] == []
+    assert ssm.get_parameters_by_path(Path=f"/bull/{STAGE}/", Recursive=True)["Parameters"] == []
+    stacks = r.client("cloudformation").list_stacks()["StackSummaries"]
+    assert all(s["StackStatus"] == "DELETE_COMPLETE" for s in stacks)
+    assert cognito.list_user_pools(MaxResults=10)["UserPools"] == []
+    endpoints = requests.get(
+        f"{stripe_url}/v1/webhook_endpoints",
+        headers={"Authorization": f"Bearer {STRIPE_KEY}"},
+        timeout=10,
+    ).json()["data"]
+    assert endpoints == []
+    tables = r.client("dynamodb").list_tables()["TableNames"]
+    assert {
+        env[k] for k in ("PRODUCTS_TABLE", "PURCHASES_TABLE", "LINKS_TABLE", "SALES_TABLE")
+    } <= set(tables)
+    assert r.client("s3").list_objects_v2(Bucket=env["PRODUCTS_BUCKET"])["KeyCount"] == 1
 
-        # 9. bull setup again: adopts the kept tables and bucket; the old data is there.
-        r.bull(
-            "bull setup (adopting the kept tables)",
-            "setup",
+    # 9. bull setup again: adopts the kept tables and bucket; the old data is there.
+    r.bull(
+        "bull setup (adopting the kept tables)",
+        "setup",
+        "--stage",
+        STAGE,
+        "--region",
+        REGION,
+        "--sender-email",
+        SENDER,
+        "--stripe-secret-key",
+        STRIPE_KEY,
+    )
+    again = r.stage_environment()
+    for name in ("PRODUCTS_TABLE", "PURCHASES_TABLE", "LINKS_TABLE", "SALES_TABLE"):
+        assert again[name] == env[name]
+    assert again["PRODUCTS_BUCKET"] == env["PRODUCTS_BUCKET"]
+    products = r.client("dynamodb").scan(TableName=again["PRODUCTS_TABLE"])["Items"]
+    assert [p["product_id"]["S"] for p in products] == [product_id]
+    sales = r.client("dynamodb").scan(TableName=again["SALES_TABLE"])["Items"]
+    assert sales, "the kept sales table lost its sales"
+    r.chalice_deploy("chalice deploy (after re-setup)")
+    r.bull("bull stripe webhook (after re-setup)", "stripe", "webhook", "--stage", STAGE)
+
+    # The old sale in /reports, signed in as an admin of the new pool.
+    r.bull(
+        "bull admin add (new pool)",
+        "admin",
+        "add",
+        ADMIN,
+        "--stage",
+        STAGE,
+        "--password",
+        NEW_PASSWORD,
+    )
+    served, base_url, _ = _serve(r, servers, tmp_path, "again")
+    try:
+        output = r.bull(
+            "bull report (after re-setup)",
+            "report",
             "--stage",
             STAGE,
-            "--region",
-            REGION,
-            "--sender-email",
-            SENDER,
-            "--stripe-secret-key",
-            STRIPE_KEY,
+            "--url",
+            base_url,
+            BULL_ADMIN_EMAIL=ADMIN,
+            BULL_ADMIN_PASSWORD=NEW_PASSWORD,
         )
-        again = r.stage_environment()
-        for name in ("PRODUCTS_TABLE", "PURCHASES_TABLE", "LINKS_TABLE", "SALES_TABLE"):
-            assert again[name] == env[name]
-        assert again["PRODUCTS_BUCKET"] == env["PRODUCTS_BUCKET"]
-        products = r.client("dynamodb").scan(TableName=again["PRODUCTS_TABLE"])["Items"]
-        assert [p["product_id"]["S"] for p in products] == [product_id]
-        if sold:
-            sales = r.client("dynamodb").scan(TableName=again["SALES_TABLE"])["Items"]
-            assert sales, "the kept sales table lost its sales"
-        r.chalice_deploy("chalice deploy (after re-setup)")
-        r.bull("bull stripe webhook (after re-setup)", "stripe", "webhook", "--stage", STAGE)
-
-        # The old sale in /reports, signed in as an admin of the new pool.
-        if sold:
-            r.bull(
-                "bull admin add (new pool)",
-                "admin",
-                "add",
-                ADMIN,
-                "--stage",
-                STAGE,
-                "--password",
-                NEW_PASSWORD,
-            )
-            served, base_url, _ = _serve(rehearse, r, servers, tmp_path, "again")
-            try:
-                output = r.bull(
-                    "bull report (after re-setup)",
-                    "report",
-                    "--stage",
-                    STAGE,
-                    "--url",
-                    base_url,
-                    BULL_ADMIN_EMAIL=ADMIN,
-                    BULL_ADMIN_PASSWORD=NEW_PASSWORD,
-                )
-            finally:
-                served.stop()
-            assert _orders(output) == 1 and PRICE in output, output
+    finally:
+        served.stop()
+    assert _orders(output) == 1 and PRICE in output, output
 
     with capsys.disabled():
         wall = time.monotonic() - started
         print(f"\n{r.report()}\n  {'wall clock (with servers)':<44}{wall:7.1f} s")
-    if skipped:
-        pytest.skip("; ".join(skipped))

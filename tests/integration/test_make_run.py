@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from bull_chalice.local import free_port
+from bull_chalice.processes import free_port
 
 pytestmark = pytest.mark.integration
 
