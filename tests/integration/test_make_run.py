@@ -1,5 +1,6 @@
-"""`bull local` (what `make run` runs) in its own process: it writes the state file once every
-service answers, and Ctrl-C stops every child and frees every port."""
+"""`bull local` (what `make run` runs) and `bull rehearse` (`make rehearse`) in their own
+process: each writes the state file once every service answers, and Ctrl-C stops every child
+and frees every port."""
 
 from __future__ import annotations
 
@@ -25,7 +26,18 @@ def _listening(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def test_ctrl_c_stops_every_service_and_frees_the_ports(tmp_path: Path):
+@pytest.mark.parametrize(
+    ("command", "base_path", "served_under"),
+    [
+        ("local", None, ""),
+        ("rehearse", None, "/api"),  # API Gateway's default URL: the stage is the base path
+        ("rehearse", "", ""),  # a custom domain mapped at the root
+        ("rehearse", "shop", "/shop"),  # a custom domain with a base-path mapping
+    ],
+)
+def test_ctrl_c_stops_every_service_and_frees_the_ports(
+    tmp_path: Path, command: str, base_path: str | None, served_under: str
+):
     ports = {
         "BULL_PORT": free_port(),
         "BULL_MOTO_PORT": free_port(),
@@ -37,22 +49,26 @@ def test_ctrl_c_stops_every_service_and_frees_the_ports(tmp_path: Path):
         **{k: str(v) for k, v in ports.items()},
         "BULL_STATE_FILE": str(state_file),
     }
+    if base_path is not None:
+        env["BULL_BASE_PATH"] = base_path
     bull = Path(sys.executable).with_name("bull")
     process = subprocess.Popen(
-        [str(bull), "local"],
+        [str(bull), command],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # a first rehearsal packages the app
         while not state_file.exists() and time.monotonic() < deadline:
             assert process.poll() is None, process.stdout.read().decode()
             time.sleep(0.2)
         state = json.loads(state_file.read_text())
-        assert state["api_url"] == f"http://127.0.0.1:{ports['BULL_PORT']}"
-        assert requests.get(f"{state['api_url']}/", timeout=10).status_code == 200
+        assert state["api_url"] == f"http://127.0.0.1:{ports['BULL_PORT']}{served_under}"
+        page = requests.get(f"{state['api_url']}/", timeout=10)
+        assert page.status_code == 200
+        assert f'action="{state["api_url"]}/checkout/{state["demo_product_id"]}"' in page.text
 
         process.send_signal(signal.SIGINT)
         output = process.communicate(timeout=30)[0].decode()
