@@ -11,14 +11,16 @@ from typing import Any
 from chalice import Chalice, Response
 
 from chalicelib import store
-from chalicelib.admin import AdminDesk
-from chalicelib.auth import gateway_authorizer
-from chalicelib.base_url import public_url
+from chalicelib.admin.auth import gateway_authorizer
+from chalicelib.admin.desk import AdminDesk
 from chalicelib.errors import BadRequest, NotFound, ReceiptNotSent, ReceiptPending
-from chalicelib.pages import render
-from chalicelib.payments import CheckoutFacts, clean_email, verify_event
-from chalicelib.reports import as_csv, parse_range
-from chalicelib.web import (
+from chalicelib.payments.checkout import clean_email
+from chalicelib.payments.events import CheckoutFacts, verify_event
+from chalicelib.payments.webhooks import handle_event
+from chalicelib.sale.figures import as_csv, parse_range
+from chalicelib.web.base_url import public_url
+from chalicelib.web.pages import render
+from chalicelib.web.responses import (
     BODY_TYPES,
     client_ip,
     error_boundaries,
@@ -30,7 +32,6 @@ from chalicelib.web import (
     read_fields,
     redirect,
 )
-from chalicelib.webhooks import handle_event
 
 app = Chalice(app_name="bull")
 app.register_middleware(framework_errors(app.routes), "http")
@@ -50,7 +51,7 @@ def admin_only(handler: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _desk() -> AdminDesk:
-    from chalicelib import aws
+    from chalicelib.platform import aws
 
     return AdminDesk(store.get_catalog(), aws.s3_client(), store.settings().bucket)
 

@@ -118,7 +118,8 @@ def provision(env: dict[str, str]) -> Any:
     import boto3
 
     from bull_chalice import resources
-    from chalicelib import config, store
+    from chalicelib import store
+    from chalicelib.platform import config
 
     settings = config.get_settings()
     session = boto3.session.Session()

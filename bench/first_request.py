@@ -69,7 +69,7 @@ def run(rounds: int = 9) -> None:
         env = bench_env(moto_url)
         use_env(env)
         product = provision(env)
-        from chalicelib import config
+        from chalicelib.platform import config
 
         settings = config.get_settings()
         secret = env["STRIPE_WEBHOOK_SECRET"]

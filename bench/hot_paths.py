@@ -23,7 +23,7 @@ from bench.common import (
     report,
     use_env,
 )
-from chalicelib.delivery import DownloadEntry, hash_token
+from chalicelib.sale.links import DownloadEntry, hash_token
 
 BROWSER = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -45,7 +45,7 @@ def count_calls() -> Iterator[Counter]:
     """Count the AWS API calls (PynamoDB's and the app's boto3 clients') inside the block."""
     from pynamodb.connection.base import Connection
 
-    from chalicelib import aws
+    from chalicelib.platform import aws
 
     calls: Counter = Counter()
     real = Connection._make_api_call
@@ -73,7 +73,7 @@ def _links(template_token: str, count: int) -> list[str]:
     """`count` copies of a real link, each with its own token; every token listed 5 times."""
     import secrets
 
-    from chalicelib.models import DownloadLink
+    from chalicelib.platform.tables import DownloadLink
 
     template = DownloadLink.get(hash_token(template_token))
     tokens = []
@@ -109,7 +109,7 @@ def run(rounds: int = 150) -> None:
         use_env(env)
         product = provision(env)
         from app import app
-        from chalicelib import config
+        from chalicelib.platform import config
 
         settings = config.get_settings()
         dynamodb = boto3.client("dynamodb", endpoint_url=moto_url)

@@ -10,7 +10,7 @@ from bench.common import bench_env, moto_server, report, use_env
 
 
 def _fill_rollups(days: int, products: list[str]) -> None:
-    from chalicelib.models import DailySales
+    from chalicelib.platform.tables import DailySales
 
     start = date(2026, 1, 1)
     with DailySales.batch_write() as batch:
@@ -30,7 +30,7 @@ def _fill_rollups(days: int, products: list[str]) -> None:
 
 
 def _add_purchases(first: int, count: int) -> None:
-    from chalicelib.models import Purchase
+    from chalicelib.platform.tables import Purchase
 
     sold = datetime(2026, 2, 1, tzinfo=UTC)
     with Purchase.batch_write() as batch:
@@ -64,8 +64,9 @@ def run(small: int = 1_000, large: int = 100_000, rounds: int = 30) -> None:
     with moto_server() as moto_url:
         use_env(bench_env(moto_url))
         from bull_chalice import resources
-        from chalicelib import config, store
-        from chalicelib.reports import DateRange
+        from chalicelib import store
+        from chalicelib.platform import config
+        from chalicelib.sale.figures import DateRange
 
         resources.create_tables(config.get_settings())
         products = [f"prod_bench{n:08d}" for n in range(3)]

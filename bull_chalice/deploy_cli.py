@@ -617,11 +617,11 @@ def product_add(
     """
     from pynamodb.connection import Connection
 
-    from chalicelib import config
-    from chalicelib.catalog import Catalog, object_exists
+    from chalicelib.catalog.products import Catalog, object_exists
     from chalicelib.errors import StoreError
-    from chalicelib.models import bind_models
     from chalicelib.money import parse_amount
+    from chalicelib.platform import config
+    from chalicelib.platform.tables import bind_models
 
     target = target_for(stage)
     settings = config.load(target.environment())
@@ -712,7 +712,7 @@ def _create_product(
     content: bytes,
 ) -> Any:
     """Create the record, upload the file, put it on sale; on any failure remove what was made."""
-    from chalicelib.models import Product
+    from chalicelib.platform.tables import Product
 
     made = catalog.create(
         name=name,
@@ -813,7 +813,7 @@ def stripe() -> None:
 @cli_errors
 def stripe_webhook(stage: str, api_url: str | None) -> None:
     """Register {API}/webhooks/stripe for the handled events and store the signing secret."""
-    from chalicelib.webhooks import HANDLED_EVENTS
+    from chalicelib.payments.webhooks import HANDLED_EVENTS
 
     if stage == "local":
         raise click.ClickException("the local stand-in delivers to the app already")

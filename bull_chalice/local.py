@@ -31,8 +31,8 @@ from bull_chalice.processes import (
     wait_for,
 )
 from bull_chalice.rehearse import normalise_base_path
-from chalicelib import config
-from chalicelib.catalog import Catalog
+from chalicelib.catalog.products import Catalog
+from chalicelib.platform import config
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE_FILE = ROOT / ".bull" / "local.json"

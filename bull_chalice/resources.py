@@ -1,7 +1,7 @@
 """Creates the store's AWS resources from the same definitions production uses.
 
 The local stack and the tests call these against moto; the tables come from the PynamoDB models
-in `chalicelib.models`, the very classes the app reads and writes through.
+in `chalicelib.platform.tables`, the very classes the app reads and writes through.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.config import Settings
-from chalicelib.models import ALL_MODELS, bind_models
+from chalicelib.platform.config import Settings
+from chalicelib.platform.tables import ALL_MODELS, bind_models
 
 ADMIN_GROUP = "admins"
 

@@ -10,16 +10,16 @@ import functools
 
 from pynamodb.connection import Connection
 
-from chalicelib import aws, config
-from chalicelib.after_sale import AfterSale
-from chalicelib.auth import KeySet, TokenVerifier, fetch_jwks
-from chalicelib.catalog import Catalog, object_exists
-from chalicelib.delivery import Downloads
-from chalicelib.fulfilment import Fulfilment, LinkPolicy
-from chalicelib.mail import Mailer
-from chalicelib.models import bind_models
-from chalicelib.payments import Checkout
-from chalicelib.reports import Reports
+from chalicelib.admin.auth import KeySet, TokenVerifier, fetch_jwks
+from chalicelib.catalog.products import Catalog, object_exists
+from chalicelib.payments.checkout import Checkout
+from chalicelib.platform import aws, config
+from chalicelib.platform.tables import bind_models
+from chalicelib.sale.after_sale import AfterSale
+from chalicelib.sale.figures import Reports
+from chalicelib.sale.fulfilment import Fulfilment, LinkPolicy
+from chalicelib.sale.links import Downloads
+from chalicelib.sale.receipts import Mailer
 
 
 @functools.cache

@@ -15,8 +15,9 @@ from chalice.test import Client
 from moto import mock_aws
 
 from bull_chalice import resources
-from chalicelib import aws as aws_clients
-from chalicelib import config, store
+from chalicelib import store
+from chalicelib.platform import aws as aws_clients
+from chalicelib.platform import config
 
 WEBHOOK_SECRET = "whsec_test_" + "s" * 24
 REGION = "us-east-1"
@@ -202,7 +203,7 @@ class Pool:
     """A Cognito user pool in mock_aws with an admin and a plain user."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        from chalicelib.auth import KeySet
+        from chalicelib.admin.auth import KeySet
 
         self.cognito = boto3.client("cognito-idp", region_name=REGION)
         made = resources.create_user_pool(self.cognito, "bull-test")

@@ -8,7 +8,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from chalicelib.models import DownloadLink, Product, Purchase
+from chalicelib.platform.tables import DownloadLink, Product, Purchase
 from tests.conftest import checkout_session, deliver, sent_emails, stripe_event
 
 
@@ -188,7 +188,7 @@ def test_resend_mails_a_new_link_and_kills_the_old_one(client, admin, sold):
 
 
 def test_a_download_during_a_resend_is_not_given_back(client, admin, sold, monkeypatch):
-    from chalicelib.after_sale import AfterSale
+    from chalicelib.sale.after_sale import AfterSale
 
     real = AfterSale._replacement_link
     raced = []

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from chalicelib.models import DailySales, DownloadLink, Purchase
+from chalicelib.platform.tables import DailySales, DownloadLink, Purchase
 from tests.conftest import checkout_session, deliver, sent_emails, stripe_event
 
 INTENT = "pi_test_a1"

@@ -160,7 +160,7 @@ def test_dashboard_page_loads_without_a_token_and_holds_no_data(client, pool):
 
 
 def test_deployed_stages_also_get_api_gateways_cognito_authorizer(monkeypatch):
-    from chalicelib.auth import gateway_authorizer
+    from chalicelib.admin.auth import gateway_authorizer
 
     monkeypatch.delenv("USER_POOL_ARN", raising=False)
     assert gateway_authorizer() is None  # tests and the local stack: the app's check alone

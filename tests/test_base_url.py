@@ -14,7 +14,7 @@ import pytest
 
 from bull_chalice import gateway
 from chalicelib import store
-from chalicelib.base_url import base_path
+from chalicelib.web.base_url import base_path
 from tests.conftest import checkout_session, sent_emails, signed_headers, stripe_event
 
 EXECUTE_API = "abc123defg.execute-api.us-east-1.amazonaws.com"

@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 
 from chalicelib import store
-from chalicelib.catalog import Catalog
-from chalicelib.models import Purchase
+from chalicelib.catalog.products import Catalog
+from chalicelib.platform.tables import Purchase
 from tests.conftest import sent_emails
 
 
@@ -204,7 +204,7 @@ def test_thanks_shows_the_link_to_a_paid_buyer_even_while_ses_is_down(
 ):
     from botocore.exceptions import EndpointConnectionError
 
-    from chalicelib import aws
+    from chalicelib.platform import aws
 
     def down(**kwargs):
         raise EndpointConnectionError(endpoint_url="https://email.us-east-1.amazonaws.com")

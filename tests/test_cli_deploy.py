@@ -19,7 +19,7 @@ from click.testing import CliRunner
 
 from bull_chalice import deploy_cli, infra, resources
 from bull_chalice.cli import main
-from chalicelib import config
+from chalicelib.platform import config
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk_test_" + "k" * 24
@@ -216,7 +216,7 @@ def test_product_add_parses_the_price_exactly_and_uploads_the_file(
     )
     assert result.exit_code == 0, result.output
     assert "1999" in result.output
-    from chalicelib.models import Product
+    from chalicelib.platform.tables import Product
 
     [item] = list(Product.scan())
     assert item.price_cents == 1999 and item.filename == "guide.pdf"
@@ -249,7 +249,7 @@ def test_stripe_webhook_registers_once_and_stores_the_secret(workspace, monkeypa
     assert first.exit_code == second.exit_code == 0, first.output + second.output
     [endpoint] = stripe_api.endpoints.values()
     assert endpoint["url"] == f"{url}/webhooks/stripe"
-    from chalicelib.webhooks import HANDLED_EVENTS
+    from chalicelib.payments.webhooks import HANDLED_EVENTS
 
     assert sorted(endpoint["enabled_events"]) == sorted(HANDLED_EVENTS)
     secret = boto3.client("ssm", region_name="us-east-1").get_parameter(
@@ -488,7 +488,7 @@ def test_product_add_whose_upload_fails_leaves_nothing_and_a_rerun_completes(
 ):
     _, outputs, _, _ = workspace
     _configured(monkeypatch, outputs)
-    from chalicelib.models import Product
+    from chalicelib.platform.tables import Product
 
     book = tmp_path / "guide.pdf"
     book.write_bytes(b"%PDF-1.4 guide")
@@ -512,8 +512,8 @@ def test_product_add_whose_upload_fails_leaves_nothing_and_a_rerun_completes(
 def test_product_add_finishes_a_product_an_interrupted_run_left(workspace, monkeypatch, tmp_path):
     _, outputs, _, _ = workspace
     _configured(monkeypatch, outputs)
-    from chalicelib.catalog import Catalog
-    from chalicelib.models import Product, bind_models
+    from chalicelib.catalog.products import Catalog
+    from chalicelib.platform.tables import Product, bind_models
 
     bind_models(config.get_settings())
     left = Catalog().create(

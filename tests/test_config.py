@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.config import ConfigError, load
+from chalicelib.platform.config import ConfigError, load
 
 
 def test_defaults_name_the_stages_tables_and_bucket():

@@ -10,8 +10,8 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from chalicelib import store
-from chalicelib.delivery import download_log
-from chalicelib.models import DownloadLink
+from chalicelib.platform.tables import DownloadLink
+from chalicelib.sale.links import download_log
 from tests.conftest import checkout_session, deliver, sent_emails, stripe_event
 
 

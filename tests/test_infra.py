@@ -10,7 +10,7 @@ import pytest
 
 from bull_chalice import infra
 from bull_chalice.infra import OUTPUT_ENV, TEMPLATE, load_template
-from chalicelib.models import DailySales, DownloadLink, Product, Purchase
+from chalicelib.platform.tables import DailySales, DownloadLink, Product, Purchase
 
 TABLES = {
     "ProductsTable": (Product, "products"),
@@ -57,7 +57,7 @@ def test_template_table_matches_its_model(template, resource):
 
 
 def test_every_model_has_a_table_in_the_template(template):
-    from chalicelib.models import ALL_MODELS
+    from chalicelib.platform.tables import ALL_MODELS
 
     assert {model for model, _ in TABLES.values()} == set(ALL_MODELS)
 

@@ -27,7 +27,7 @@ def test_package_fits_lambda_limits_and_reports_its_size(package, capsys):
 
 def test_package_ships_the_app_and_templates_but_not_the_cli_or_tests(package):
     names = zipfile.ZipFile(package).namelist()
-    assert "app.py" in names and "chalicelib/templates/admin.html" in names
+    assert "app.py" in names and "chalicelib/web/templates/admin.html" in names
     assert not any(n.startswith(("bull_chalice/", "tests/", "bench/")) for n in names)
 
 

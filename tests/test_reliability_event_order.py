@@ -8,7 +8,7 @@ import itertools
 
 import pytest
 
-from chalicelib.models import DailySales, DownloadLink, Purchase
+from chalicelib.platform.tables import DailySales, DownloadLink, Purchase
 from tests.conftest import checkout_session, deliver, sent_emails, stripe_event
 
 INTENT = "pi_test_a1"

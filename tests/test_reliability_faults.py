@@ -11,8 +11,10 @@ import pytest
 from botocore.exceptions import ClientError
 from pynamodb.connection.base import Connection
 
-from chalicelib import aws, fulfilment, store
-from chalicelib.models import DailySales, DownloadLink, Purchase
+from chalicelib import store
+from chalicelib.platform import aws
+from chalicelib.platform.tables import DailySales, DownloadLink, Purchase
+from chalicelib.sale import fulfilment
 from tests.conftest import checkout_session, deliver, sent_emails, stripe_event
 
 

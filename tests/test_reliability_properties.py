@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chalicelib.models import DailySales, DownloadLink, Product, Purchase
-from chalicelib.webhooks import HANDLED_EVENTS
+from chalicelib.payments.webhooks import HANDLED_EVENTS
+from chalicelib.platform.tables import DailySales, DownloadLink, Product, Purchase
 from tests.conftest import signed_headers
 
 LEAKS = re.compile(rb"Traceback|botocore|pynamodb|stripe\.|arn:aws|File \"/", re.I)

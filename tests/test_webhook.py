@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from chalicelib.models import DailySales, DownloadLink, Purchase
+from chalicelib.platform.tables import DailySales, DownloadLink, Purchase
 from tests.conftest import checkout_session, deliver, sent_emails, signed_headers, stripe_event
 
 
@@ -178,7 +178,7 @@ def test_session_of_another_store_is_acknowledged_and_ignored(client, product):
 def test_ses_outage_is_503_then_the_retry_sends_exactly_one_receipt(client, product, monkeypatch):
     from botocore.exceptions import EndpointConnectionError
 
-    from chalicelib import aws
+    from chalicelib.platform import aws
 
     payload = _completed(product)
     ses = aws.ses_client()
@@ -204,7 +204,7 @@ def test_ses_outage_is_503_then_the_retry_sends_exactly_one_receipt(client, prod
 def test_an_address_ses_refuses_for_good_is_recorded_and_not_retried(client, product, monkeypatch):
     from botocore.exceptions import ClientError
 
-    from chalicelib import aws
+    from chalicelib.platform import aws
 
     def refused(**kwargs):
         raise ClientError(
@@ -231,7 +231,7 @@ def test_an_address_ses_refuses_for_good_is_recorded_and_not_retried(client, pro
 def test_ses_refusing_our_own_sender_stays_retryable(client, product, monkeypatch):
     from botocore.exceptions import ClientError
 
-    from chalicelib import aws
+    from chalicelib.platform import aws
 
     def unverified(**kwargs):
         raise ClientError(
@@ -260,7 +260,7 @@ def test_a_session_of_another_stage_on_the_same_stripe_account_is_ignored(client
 def test_ses_refusing_the_whole_account_stays_retryable(client, product, monkeypatch):
     from botocore.exceptions import ClientError
 
-    from chalicelib import aws
+    from chalicelib.platform import aws
 
     def paused(**kwargs):
         raise ClientError(

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from chalicelib.after_sale import AfterSale
-from chalicelib.fulfilment import Fulfilment, Outcome
-from chalicelib.payments import CheckoutFacts, StripeEvent
+from chalicelib.payments.events import CheckoutFacts, StripeEvent
+from chalicelib.sale.after_sale import AfterSale
+from chalicelib.sale.fulfilment import Fulfilment, Outcome
 
 CHECKOUT_EVENTS = {
     "checkout.session.completed": Fulfilment.checkout_completed,

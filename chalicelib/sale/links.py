@@ -22,7 +22,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, PynamoDBException, UpdateError
 
 from chalicelib.errors import LinkGone, NotFound, Unavailable
-from chalicelib.models import DownloadLink
+from chalicelib.platform.tables import DownloadLink
 
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{43}$")
 MAX_USER_AGENT = 300

@@ -8,7 +8,7 @@ from typing import Any
 
 from chalicelib.errors import ReceiptNotSent, ReceiptRejected
 from chalicelib.money import format_amount
-from chalicelib.pages import render
+from chalicelib.web.pages import render
 
 
 @dataclass(frozen=True)

@@ -34,12 +34,12 @@ from pynamodb.exceptions import (
 )
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.catalog import Catalog, ProductView
-from chalicelib.delivery import hash_token, link_url, make_token
+from chalicelib.catalog.products import Catalog, ProductView
 from chalicelib.errors import NotFound, ReceiptPending, ReceiptRejected, Unavailable
-from chalicelib.mail import Mailer, Receipt
-from chalicelib.models import DailySales, DownloadLink, Purchase
-from chalicelib.payments import CheckoutFacts
+from chalicelib.payments.events import CheckoutFacts
+from chalicelib.platform.tables import DailySales, DownloadLink, Purchase
+from chalicelib.sale.links import hash_token, link_url, make_token
+from chalicelib.sale.receipts import Mailer, Receipt
 
 logger = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from pynamodb.connection import Connection
 
-from chalicelib.config import get_settings
+from chalicelib.platform.config import get_settings
 
 # botocore builds clients from a shared session unsafely across threads (pynamodb#153);
 # building is rare, so one lock around it costs nothing afterwards.

@@ -18,7 +18,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, PynamoDBException
 
 from chalicelib.errors import BadRequest, Conflict, NotFound, Unavailable
-from chalicelib.models import Product
+from chalicelib.platform.tables import Product
 
 PRODUCT_ID = re.compile(r"^prod_[A-Za-z0-9]{6,40}$")
 SAFE_FILENAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ ()-]{0,199}$")

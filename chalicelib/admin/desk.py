@@ -8,10 +8,10 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PynamoDBException
 
-from chalicelib.catalog import Catalog, ProductView
-from chalicelib.delivery import download_log
+from chalicelib.catalog.products import Catalog, ProductView
 from chalicelib.errors import BadRequest, Unavailable
-from chalicelib.models import DownloadLink, Purchase
+from chalicelib.platform.tables import DownloadLink, Purchase
+from chalicelib.sale.links import download_log
 
 UPLOAD_URL_SECONDS = 900
 RECENT_LIMIT = 50

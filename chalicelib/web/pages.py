@@ -27,7 +27,7 @@ def _environment() -> Any:
 
 def render(template: str, **context: Any) -> str:
     """Render `templates/<template>` with `context` (every value escaped)."""
-    from chalicelib.config import get_settings
+    from chalicelib.platform.config import get_settings
 
     settings = get_settings()
     context.setdefault("site_name", settings.site_name)

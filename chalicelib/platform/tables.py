@@ -23,7 +23,7 @@ from pynamodb.connection import Connection
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
-from chalicelib.config import Settings
+from chalicelib.platform.config import Settings
 
 ON_DEMAND = "PAY_PER_REQUEST"
 

@@ -21,13 +21,13 @@ from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.errors import Conflict, ReceiptNotSent, Unavailable
-from chalicelib.fulfilment import LinkPolicy, Outcome, load_purchase, rollup_key, sale_day
-from chalicelib.mail import Mailer, Receipt
-from chalicelib.models import DailySales, DownloadLink, Purchase
-from chalicelib.payments import is_ours
+from chalicelib.payments.events import is_ours
+from chalicelib.platform.tables import DailySales, DownloadLink, Purchase
+from chalicelib.sale.fulfilment import LinkPolicy, Outcome, load_purchase, rollup_key, sale_day
+from chalicelib.sale.receipts import Mailer, Receipt
 
 if TYPE_CHECKING:
-    from chalicelib.payments import Checkout
+    from chalicelib.payments.checkout import Checkout
 
 logger = logging.getLogger(__name__)
 
@@ -344,7 +344,7 @@ class AfterSale:
     ) -> tuple[DownloadLink, Any]:
         """The new link, a copy of the old one's counts and log, and the condition that the
         old link is still as copied (a download in between makes the change retry)."""
-        from chalicelib.delivery import hash_token
+        from chalicelib.sale.links import hash_token
 
         old = DownloadLink.get(purchase.token_hash, consistent_read=True)
         unchanged = (DownloadLink.downloads_left == int(old.downloads_left)) & (

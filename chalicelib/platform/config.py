@@ -141,7 +141,7 @@ def secret(name: str) -> str:
     param = os.environ.get(f"{name}_PARAM", "")
     if not param:
         raise ConfigError(f"set {name} or {name}_PARAM")
-    from chalicelib.aws import ssm_client
+    from chalicelib.platform.aws import ssm_client
 
     value = ssm_client().get_parameter(Name=param, WithDecryption=True)["Parameter"]["Value"]
     if not value:

@@ -13,7 +13,7 @@ import re
 from typing import Any
 from urllib.parse import quote
 
-from chalicelib.config import ConfigError
+from chalicelib.platform.config import ConfigError
 
 _HOST = re.compile(r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$")
 

@@ -54,7 +54,7 @@ def json_error(status: int, code: str, message: str) -> Response:
 
 
 def html_error(status: int, title: str, message: str, **context: Any) -> Response:
-    from chalicelib.pages import render
+    from chalicelib.web.pages import render
 
     page = render("error.html", status=status, title=title, message=message, **context)
     return html(page, status, NO_STORE)
@@ -77,9 +77,9 @@ TITLES = {
 
 
 def page_base(request: Any) -> str:
-    """The absolute base URL that served `request` (see `chalicelib.base_url`)."""
-    from chalicelib.base_url import page_url
-    from chalicelib.config import get_settings
+    """The absolute base URL that served `request` (see `chalicelib.web.base_url`)."""
+    from chalicelib.platform.config import get_settings
+    from chalicelib.web.base_url import page_url
 
     return page_url(request, get_settings().site_url) if request is not None else ""
 

@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo
 
 from pynamodb.exceptions import PynamoDBException
 
-from chalicelib.catalog import Catalog
+from chalicelib.catalog.products import Catalog
 from chalicelib.errors import BadRequest, NotFound, Unavailable
-from chalicelib.models import DailySales
+from chalicelib.platform.tables import DailySales
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366

@@ -1,0 +1,1 @@
+"""What the store sells: products, their prices and their files."""

@@ -1,0 +1,1 @@
+"""Stripe: Checkout Sessions out, verified webhook events in, and routing each event."""

@@ -1,0 +1,1 @@
+"""Where the store runs: its settings, its AWS clients, its tables and their transactions."""

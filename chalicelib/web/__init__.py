@@ -1,0 +1,1 @@
+"""HTTP: responses and the error boundary, the base URL, pages and their templates."""
