@@ -42,6 +42,11 @@ format: install
 test: install chromium lint
 	$(BIN)/pytest -n auto
 
+# docs/openapi.json from the routes and their docstrings (a test checks it is current).
+.PHONY: openapi
+openapi: install
+	$(BIN)/python -m bull_chalice.openapi
+
 bench: install
 	$(BIN)/python -m bench
 

@@ -74,7 +74,14 @@ def _json_fields() -> dict[str, Any]:
 @app.route("/", methods=["GET"])
 @browser_route
 def storefront() -> Response:
-    """The storefront: every product on sale with a Buy button."""
+    """The storefront: every product on sale with a Buy button.
+
+    Returns:
+        200: the storefront page (HTML): name, price and a Buy form per product.
+
+    Raises:
+        Unavailable (503) when the store cannot read its products.
+    """
     products = store.get_catalog().list_active()
     return html(_page("storefront.html", products=products))
 
@@ -82,7 +89,14 @@ def storefront() -> Response:
 @app.route("/products", methods=["GET"])
 @api_route
 def list_products() -> Response:
-    """`{"products": [...]}`: the products on sale (id, name, description, price, currency)."""
+    """The products on sale (id, name, description, price, currency).
+
+    Returns:
+        200 ProductList: `{"products": [...]}`, oldest first.
+
+    Raises:
+        Unavailable (503) when the store cannot read its products.
+    """
     products = store.get_catalog().list_active()
     return json_response({"products": [p.public() for p in products]})
 
@@ -92,8 +106,18 @@ def list_products() -> Response:
 def checkout(product_id: str) -> Response:
     """303 to Stripe Checkout for the product at its recorded price.
 
-    Raises NotFound (404) for an unknown or inactive product, BadRequest (400) for an
-    unreadable body or email, PaymentProviderError (502) when Stripe is unreachable.
+    The price comes from the product record, never from the request. Stripe sends the buyer
+    back to `thanks?session_id=...` once paid, or to the storefront when they cancel.
+
+    Body (form or JSON; no body at all is fine):
+        email: the buyer's address, given to Stripe Checkout.
+
+    Returns:
+        303: to the Stripe Checkout page (`Location`).
+
+    Raises:
+        NotFound (404) for an unknown or inactive product, BadRequest (400) for an
+        unreadable body or email, PaymentProviderError (502) when Stripe is unreachable.
     """
     request = app.current_request
     fields = read_fields(request.raw_body, header(request, "content-type"))
@@ -107,7 +131,15 @@ def checkout(product_id: str) -> Response:
 def thanks() -> Response:
     """After payment: fulfils (idempotently) and shows the download link, or says it is pending.
 
-    Raises NotFound (404) for a missing or unknown session.
+    Query:
+        session_id (required): the Checkout Session id (`cs_...`) Stripe sends the buyer back with.
+
+    Returns:
+        200: the thanks page (HTML): the download link once paid, else that the receipt follows.
+
+    Raises:
+        NotFound (404) for a missing or unknown session, PaymentProviderError (502) when Stripe
+        is unreachable, Unavailable (503) when the store failed.
     """
     session_id = (app.current_request.query_params or {}).get("session_id", "")
     if not session_id.startswith("cs_") or len(session_id) > 255:
@@ -136,11 +168,27 @@ def thanks() -> Response:
 @app.route("/webhooks/stripe", methods=["POST"], content_types=BODY_TYPES)
 @api_route
 def stripe_webhook() -> Response:
-    """200 `{"received": true, "result": ...}` for handled and ignored events.
+    """Stripe's events: checkouts completed or failed, refunds and disputes.
 
-    Raises BadRequest (400) for a missing or bad signature or a body that is not an event
-    (nothing written), Conflict (409) for a refund of ours whose checkout has not arrived yet,
-    Unavailable (503) when the store failed; Stripe redelivers after a 409 or 5xx.
+    Fulfilment is exactly once however often and in whatever order Stripe delivers.
+
+    Headers:
+        Stripe-Signature (required): Stripe's signature of the raw body (tolerance 300 s).
+
+    Body (JSON):
+        id (required): the event id, `evt_...`.
+        type (required): the event type, e.g. `checkout.session.completed`.
+        created (integer, required): when the event happened, in epoch seconds.
+        data (object, required): `{"object": ...}`, the Checkout Session, charge or dispute.
+
+    Returns:
+        200 WebhookReceipt: `{"received": true, "result": ...}` for handled and ignored events.
+
+    Raises:
+        BadRequest (400) for a missing or bad signature or a body that is not an event
+        (nothing written), Conflict (409) for a refund or dispute of ours whose checkout has not
+        arrived yet or while another delivery is sending the receipt, Unavailable (503) when
+        the store failed; Stripe redelivers after a 409 or 5xx.
     """
     request = app.current_request
     event = verify_event(
@@ -156,9 +204,13 @@ def stripe_webhook() -> Response:
 @app.route("/download/{token}", methods=["GET", "HEAD"])
 @browser_route
 def download_landing(token: str) -> Response:
-    """The link's landing page (200): product, downloads left, expiry. Consumes nothing.
+    """The link's landing page: product, downloads left, expiry. Consumes nothing.
 
-    Raises NotFound (404) for an unknown token, LinkGone (410) for a link that gives no more.
+    Returns:
+        200: the landing page (HTML) with a form that POSTs to the same link.
+
+    Raises:
+        NotFound (404) for an unknown token, LinkGone (410) for a link that gives no more.
     """
     link = store.get_downloads().landing(token)
     return html(
@@ -171,7 +223,13 @@ def download_landing(token: str) -> Response:
 def take_download(token: str) -> Response:
     """Takes one download and answers 303 to a short-lived presigned URL of the file.
 
-    Raises NotFound (404), LinkGone (410, nothing taken) or Unavailable (503, nothing taken).
+    Returns:
+        303: to a presigned S3 URL of the file (`Location`), valid for a short while.
+
+    Raises:
+        NotFound (404) for an unknown token, LinkGone (410, nothing taken) when no downloads
+        are left or the link expired, was refunded, revoked or is on hold, Unavailable (503,
+        nothing taken) when the store failed.
     """
     request = app.current_request
     grant = store.get_downloads().take(
@@ -186,7 +244,13 @@ def take_download(token: str) -> Response:
 @app.route("/admin", methods=["GET"])
 @browser_route
 def dashboard() -> Response:
-    """The admin dashboard page; it signs in with Cognito and reads the admin API."""
+    """The admin dashboard page; it signs in with Cognito and reads the admin API.
+
+    The page itself holds no data and needs no token.
+
+    Returns:
+        200: the dashboard (HTML).
+    """
     import secrets
 
     s = store.settings()
@@ -219,7 +283,21 @@ def _upload_origin(s: Any) -> str:
 def sales_report() -> Response:
     """Sales per day, totals and per product, as JSON or CSV (`format=csv`, `Accept: text/csv`).
 
-    Raises BadRequest (400) for a bad date, a reversed range or more than 366 days.
+    One row per day of the range, zero days included; `net_cents` = gross - refunded.
+
+    Query:
+        from (date): the first day, YYYY-MM-DD, in the store timezone (default: 29 days
+            before `to`).
+        to (date): the last day, YYYY-MM-DD (default: today in the store timezone).
+        format: `json` (the default) or `csv`.
+
+    Returns:
+        200 Report: the report as JSON; as `text/csv` headed
+            `date,orders,gross_cents,refunded_cents,net_cents` with `format=csv`.
+
+    Raises:
+        BadRequest (400) for a bad date or format, a reversed range or more than 366 days,
+        Unavailable (503) when the store cannot read its sales.
     """
     request = app.current_request
     query = request.query_params or {}
@@ -244,7 +322,14 @@ def sales_report() -> Response:
 @app.route("/admin/products", methods=["GET"], authorizer=ADMIN_AUTHORIZER)
 @admin_only
 def admin_products() -> Response:
-    """`{"products": [...]}`: every product, on sale or not."""
+    """Every product, on sale or not, with its file.
+
+    Returns:
+        200 AdminProductList: `{"products": [...]}`, by name.
+
+    Raises:
+        Unavailable (503) when the store cannot read its products.
+    """
     return json_response({"products": _desk().products()})
 
 
@@ -253,7 +338,22 @@ def admin_products() -> Response:
 )
 @admin_only
 def admin_create_product() -> Response:
-    """201 with the new product and a presigned `upload` URL for its file. 400 on bad fields."""
+    """A new product, off sale until its file is uploaded and it is put on sale.
+
+    Body (JSON or form):
+        name (required): 1 to 200 characters.
+        description: at most 2000 characters.
+        price_cents (integer, required): the price in minor units, 50 to 100000000.
+        currency: the store's currency, e.g. `usd` (the default).
+        filename (required): a plain file name such as `guide.pdf`.
+
+    Returns:
+        201 ProductCreated: the new product and a presigned `upload` URL (PUT) for its file.
+
+    Raises:
+        BadRequest (400) for a missing or malformed field or another currency,
+        Unavailable (503) when the product cannot be saved.
+    """
     fields = _json_fields()
     product = store.get_catalog().create(
         name=str(fields.get("name") or ""),
@@ -274,8 +374,27 @@ def admin_create_product() -> Response:
 )
 @admin_only
 def admin_update_product(product_id: str) -> Response:
-    """The changed product; with a new `filename`, a presigned `upload` URL for the new version,
-    which buyers get once `publish_file` finds it uploaded. 409 while a needed file is missing."""
+    """Changes a product's price, text, availability or file.
+
+    A new `filename` starts a new file version with a presigned `upload` URL; buyers get it
+    once `publish_file` finds it uploaded.
+
+    Body (JSON or form):
+        price_cents (integer): the new price in minor units, 50 to 100000000.
+        active (boolean): put on sale (its file must be uploaded) or take off sale.
+        filename: start a new file version under this name.
+        publish_file (boolean): publish the uploaded new version to buyers.
+        name: 1 to 200 characters.
+        description: at most 2000 characters.
+
+    Returns:
+        200 ProductChanged: the changed product, and an `upload` URL with a new `filename`.
+
+    Raises:
+        BadRequest (400) for an unknown or malformed field, NotFound (404) for an unknown
+        product, Conflict (409) while a needed file is missing or when the product changed
+        meanwhile, Unavailable (503) when the store failed.
+    """
     fields = _json_fields()
     allowed = {"price_cents", "active", "filename", "publish_file", "name", "description"}
     unknown = set(fields) - allowed
@@ -291,7 +410,18 @@ def admin_update_product(product_id: str) -> Response:
 @app.route("/admin/purchases", methods=["GET"], authorizer=ADMIN_AUTHORIZER)
 @admin_only
 def admin_purchases() -> Response:
-    """`{"purchases": [...]}`: by `email`, or the most recent ones."""
+    """Purchases by buyer e-mail (newest first), or the most recent ones.
+
+    Query:
+        email: the buyer's address (without it, the 50 most recent purchases).
+
+    Returns:
+        200 PurchaseList: `{"purchases": [...]}`.
+
+    Raises:
+        BadRequest (400) for an email that does not look like an address,
+        Unavailable (503) when the store cannot read purchases.
+    """
     email = (app.current_request.query_params or {}).get("email")
     return json_response({"purchases": _desk().find(email)})
 
@@ -299,7 +429,14 @@ def admin_purchases() -> Response:
 @app.route("/admin/purchases/{session_id}", methods=["GET"], authorizer=ADMIN_AUTHORIZER)
 @admin_only
 def admin_purchase(session_id: str) -> Response:
-    """One purchase with downloads left, expiry and its download log. 404 if unknown."""
+    """One purchase with downloads left, expiry and its download log.
+
+    Returns:
+        200 PurchaseEnvelope: `{"purchase": ...}`.
+
+    Raises:
+        NotFound (404) for an unknown purchase, Unavailable (503) when the store failed.
+    """
     purchase = store.get_after_sale().get(session_id)
     return json_response({"purchase": _desk().purchase(session_id, purchase)})
 
@@ -312,12 +449,22 @@ def admin_purchase(session_id: str) -> Response:
 )
 @admin_only
 def admin_purchase_action(session_id: str, action: str) -> Response:
-    """`resend` (new link, old one dead), `reset` (default downloads and expiry), `revoke`,
-    or `refund` (through Stripe; the link dies when Stripe's charge.refunded arrives).
+    """Resends, resets, revokes or refunds a purchase.
 
-    Raises NotFound (404) for an unknown purchase or action, Conflict (409) when the purchase
-    cannot take the action (unpaid, no email, already refunded), PaymentProviderError (502)
-    when Stripe refuses a refund.
+    `resend` mails a new link (the old one dies), `reset` restores the default downloads and
+    expiry, `revoke` kills the link, `refund` refunds through Stripe (the link dies when
+    Stripe's charge.refunded arrives).
+
+    Path:
+        action: `resend`, `reset`, `revoke` or `refund`.
+
+    Returns:
+        200 PurchaseEnvelope: the purchase after the action.
+
+    Raises:
+        NotFound (404) for an unknown purchase or action, Conflict (409) when the purchase
+        cannot take the action (unpaid, no email, already refunded), PaymentProviderError (502)
+        when Stripe refuses a refund.
     """
     after_sale = store.get_after_sale(_public_base())
     actions = {
