@@ -119,7 +119,7 @@ def _schema(qualifiers: set[str]) -> dict[str, Any]:
 def _content(html: bool, shape: str | None, text: str = "") -> dict[str, Any]:
     """HTML for a browser route, JSON (of `shape`) for an API route, or the media types the
     answer's description names (`text/csv`; JavaScript)."""
-    named = MEDIA.findall(text) + (["text/javascript"] if "JavaScript" in text else [])
+    named = MEDIA.findall(text) + (["application/javascript"] if "JavaScript" in text else [])
     content = {} if html else {JSON_TYPE: {"schema": ref(shape)} if shape else {}}
     for media in named or (["text/html"] if html else []):
         content.setdefault(media, {"schema": {"type": "string"}})
