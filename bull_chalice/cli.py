@@ -1,8 +1,11 @@
-"""`bull`: the operator's command line. Each group of commands lives in its own module."""
+"""`bull`: the operator's command line. Each group of commands lives in its own module under
+`bull_chalice.commands`."""
 
 from __future__ import annotations
 
 import click
+
+from bull_chalice.commands import admin, local, product, report, setup, stripe, teardown
 
 
 @click.group()
@@ -11,11 +14,16 @@ def main() -> None:
     """Set up and run a Bull store: infra, config, admins, products, Stripe, local stack."""
 
 
-def _register() -> None:
-    from bull_chalice import admin_cli, deploy_cli, local_cli
-
-    for command in (*local_cli.COMMANDS, *deploy_cli.COMMANDS, *admin_cli.COMMANDS):
-        main.add_command(command)
-
-
-_register()
+for command in (
+    local.local,
+    local.rehearse,
+    local.mail,
+    local.refund,
+    setup.setup,
+    admin.admin,
+    product.product,
+    stripe.stripe,
+    report.report,
+    teardown.teardown,
+):
+    main.add_command(command)

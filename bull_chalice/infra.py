@@ -96,6 +96,51 @@ def _resolve(value: Any, bucket_arn: str) -> Any:
     return value
 
 
+def _stage_sub(value: Any, stage: str) -> Any:
+    """A `!Sub` of `${Stage}` alone (the pool's and client's names), resolved."""
+    if isinstance(value, dict) and set(value) == {"Sub"} and isinstance(value["Sub"], str):
+        resolved = value["Sub"].replace("${Stage}", stage)
+        if "${" in resolved:
+            raise ValueError(f"cannot resolve {value}")
+        return resolved
+    return value
+
+
+def user_pool_configuration(stage: str, template: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What the template gives the admins' user pool (AdminPool), its app client
+    (AdminPoolClient) and group (AdminsGroup), as Cognito API arguments: the local stack and the
+    tests create exactly these (`resources.create_user_pool`).
+
+    Returns `pool` (CreateUserPool), `mfa` (SetUserPoolMfaConfig: CloudFormation's
+    `EnabledMfas`), `client` (CreateUserPoolClient) and `group` (CreateGroup), each without
+    the pool's id.
+    """
+    template = template or load_template()
+    resources = template["Resources"]
+    pool = {k: _stage_sub(v, stage) for k, v in resources["AdminPool"]["Properties"].items()}
+    mfas = set(pool.pop("EnabledMfas", []))
+    if mfas - {"SOFTWARE_TOKEN_MFA"}:
+        raise ValueError(f"the local stack creates TOTP MFA only, not {sorted(mfas)}")
+    mfa = {
+        "SoftwareTokenMfaConfiguration": {"Enabled": "SOFTWARE_TOKEN_MFA" in mfas},
+        "MfaConfiguration": pool.pop("MfaConfiguration", "OFF"),
+    }
+    client, group = (
+        {
+            k: _stage_sub(v, stage)
+            for k, v in resources[name]["Properties"].items()
+            if k != "UserPoolId"  # !Ref AdminPool
+        }
+        for name in ("AdminPoolClient", "AdminsGroup")
+    )
+    return {
+        "pool": {"PoolName": pool.pop("UserPoolName"), **pool},
+        "mfa": mfa,
+        "client": client,
+        "group": group,
+    }
+
+
 def bucket_configuration(bucket: str, template: dict[str, Any] | None = None) -> dict[str, Any]:
     """What the template gives the products bucket, as S3 API arguments: an adopted bucket
     (no longer the stack's) gets exactly these from `bull setup`."""
@@ -134,9 +179,11 @@ def bucket_configuration(bucket: str, template: dict[str, Any] | None = None) ->
     }
 
 
-def apply_bucket_configuration(s3: Any, bucket: str) -> None:
-    """Give an adopted bucket the template's encryption, public access block, ownership,
-    versioning, CORS and TLS-only policy (each call is idempotent)."""
+def apply_bucket_configuration(s3: Any, bucket: str, *, tls_only: bool = True) -> None:
+    """Give a bucket the template's encryption, public access block, ownership, versioning,
+    CORS and TLS-only policy (each call is idempotent): an adopted bucket, no longer the
+    stack's, and the local stack's (`tls_only=False`: it is served over plain HTTP, and moto
+    enforces the policy)."""
     conf = bucket_configuration(bucket)
     s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration=conf["encryption"])
     s3.put_public_access_block(
@@ -145,7 +192,8 @@ def apply_bucket_configuration(s3: Any, bucket: str) -> None:
     s3.put_bucket_ownership_controls(Bucket=bucket, OwnershipControls=conf["ownership"])
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration=conf["versioning"])
     s3.put_bucket_cors(Bucket=bucket, CORSConfiguration=conf["cors"])
-    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(conf["policy"]))
+    if tls_only:
+        s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(conf["policy"]))
 
 
 def environment_from_outputs(outputs: dict[str, str], stage: str) -> dict[str, str]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import shutil
 import subprocess
 import sys
 import time
@@ -22,7 +21,7 @@ from typing import Any
 
 import boto3
 
-from bull_chalice import resources
+from bull_chalice import demo, paths, resources, users
 from bull_chalice.processes import (
     StackError,
     port_taken,
@@ -31,18 +30,13 @@ from bull_chalice.processes import (
     wait_for,
 )
 from bull_chalice.rehearse import normalise_base_path
-from chalicelib.catalog.products import Catalog
 from chalicelib.platform import config
 
-ROOT = Path(__file__).resolve().parent.parent
-STATE_FILE = ROOT / ".bull" / "local.json"
 REGION = "us-east-1"
 DEFAULT_WEBHOOK_SECRET = "whsec_local_" + "0" * 32  # local only: the stand-in signs with it
 DEFAULT_ADMIN_EMAIL = "admin@example.com"
 DEFAULT_ADMIN_PASSWORD = "Bull-Local-Admin-1"  # noqa: S105 - local stack only, printed
 SENDER_EMAIL = "store@example.com"
-DEMO_PRODUCT_ID = "prod_demo0000000001"
-DEMO_FILENAME = "bull-demo-guide.pdf"
 START_TIMEOUT = 60.0
 
 
@@ -61,32 +55,6 @@ class LocalState:
     webhook_secret: str
     demo_product_id: str
     sender_email: str
-
-
-def demo_file() -> bytes:
-    """A small, valid one-page PDF: the demo product's file."""
-    text = b"BT /F1 24 Tf 72 720 Td (Bull demo guide: thank you for buying!) Tj ET"
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(text), text),
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
 
 
 def local_client(state: LocalState, service: str) -> Any:
@@ -112,7 +80,7 @@ class LocalStack:
         webhook_secret: str = DEFAULT_WEBHOOK_SECRET,
         admin_email: str = DEFAULT_ADMIN_EMAIL,
         admin_password: str = DEFAULT_ADMIN_PASSWORD,
-        state_file: Path | None = STATE_FILE,
+        state_file: Path | None = paths.DEFAULT_STATE_FILE,
         log_dir: Path | None = None,
         rehearse: bool = False,
         base_path: str = "/api",
@@ -125,7 +93,7 @@ class LocalStack:
         self.admin_email = admin_email
         self.admin_password = admin_password
         self.state_file = state_file
-        self.log_dir = log_dir or ROOT / ".bull" / "logs"
+        self.log_dir = log_dir or paths.LOCAL_DIR / "logs"
         self.processes: dict[str, subprocess.Popen] = {}
         self.state: LocalState | None = None
 
@@ -140,7 +108,7 @@ class LocalStack:
             webhook_secret=env.get("STRIPE_WEBHOOK_SECRET") or DEFAULT_WEBHOOK_SECRET,
             admin_email=env.get("BULL_ADMIN_EMAIL") or DEFAULT_ADMIN_EMAIL,
             admin_password=env.get("BULL_ADMIN_PASSWORD") or DEFAULT_ADMIN_PASSWORD,
-            state_file=Path(env["BULL_STATE_FILE"]) if env.get("BULL_STATE_FILE") else STATE_FILE,
+            state_file=paths.state_file(),
             rehearse=rehearse,
             base_path=env.get("BULL_BASE_PATH", "/api"),
         )
@@ -233,7 +201,7 @@ class LocalStack:
             admin_email=self.admin_email,
             admin_password=self.admin_password,
             webhook_secret=self.webhook_secret,
-            demo_product_id=DEMO_PRODUCT_ID,
+            demo_product_id=demo.PRODUCT_ID,
             sender_email=SENDER_EMAIL,
         )
         if self.state_file:
@@ -259,7 +227,7 @@ class LocalStack:
     def _chalice_local(self) -> list[str]:
         port = str(self.ports["app"])
         host = ["--host", "127.0.0.1", "--port", port]
-        return [_chalice(), "local", "--stage", "local", *host, "--no-autoreload"]
+        return [paths.chalice_executable(), "local", "--stage", "local", *host, "--no-autoreload"]
 
     def _spawn_rehearsal(self, pool: resources.UserPool, env: dict[str, str]) -> None:
         """Package the app as `chalice deploy` would (the admin routes' authorizer names this
@@ -279,7 +247,7 @@ class LocalStack:
     def _spawn(self, name: str, argv: list[str], extra_env: dict[str, str]) -> None:
         log = self.log_dir / f"{name}.log"
         log.unlink(missing_ok=True)
-        self.processes[name] = spawn(argv, {**os.environ, **extra_env}, log, ROOT)
+        self.processes[name] = spawn(argv, {**os.environ, **extra_env}, log, paths.REPO_ROOT)
 
     def _provision(self) -> resources.UserPool:
         settings = config.load(self.app_environment())
@@ -300,22 +268,7 @@ class LocalStack:
         resources.create_bucket(s3, settings)
         resources.verify_sender(client("ses"), settings)
         cognito = client("cognito-idp")
-        pool = resources.create_user_pool(cognito, "bull-local-admins")
-        resources.add_user(cognito, pool.pool_id, self.admin_email, self.admin_password)
-        resources.add_product(
-            Catalog(),
-            s3,
-            settings,
-            name="The Bull Demo Guide",
-            description="A one-page PDF to try the whole purchase, from checkout to download.",
-            price_cents=1999,
-            filename=DEMO_FILENAME,
-            content=demo_file(),
-            product_id=DEMO_PRODUCT_ID,
-        )
+        pool = resources.create_user_pool(cognito, "local")
+        users.add_user(cognito, pool.pool_id, self.admin_email, self.admin_password)
+        demo.add_demo_product(s3, settings)
         return pool
-
-
-def _chalice() -> str:
-    beside = Path(sys.executable).with_name("chalice")
-    return str(beside) if beside.exists() else (shutil.which("chalice") or "chalice")

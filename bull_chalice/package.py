@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import zipfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from bull_chalice.paths import REPO_ROOT, chalice_executable
+
 ZIP_LIMIT = 50 * 1024 * 1024  # Lambda: direct upload of a zipped package
 UNZIPPED_LIMIT = 250 * 1024 * 1024  # Lambda: function and layers, unzipped
 
@@ -35,11 +35,10 @@ class PackageSize:
 
 def build(out_dir: Path, stage: str = "dev") -> Path:
     """Run `chalice package` for `stage` into `out_dir`; the deployment zip's path."""
-    chalice = Path(sys.executable).with_name("chalice")
     env = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}
     subprocess.run(
-        [str(chalice), "package", "--stage", stage, str(out_dir)],
-        cwd=ROOT,
+        [chalice_executable(), "package", "--stage", stage, str(out_dir)],
+        cwd=REPO_ROOT,
         env=env,
         check=True,
         capture_output=True,

@@ -1,15 +1,22 @@
-"""Where the project lives: the one place `bull` finds `.chalice/` (and the app) from.
+"""Where things live: the one place `bull` finds the project, `.chalice/`, the local stack's
+state file and the `chalice` executable.
 
 `BULL_PROJECT_DIR` points the commands at another copy of the project (a test runs the whole
-deploy in one); without it, the repository this package sits in.
+deploy in one); without it, the repository this package sits in. `BULL_STATE_FILE` moves the
+running local stack's `.bull/local.json` (the stack writes it there and every command reads it
+there).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+LOCAL_DIR = REPO_ROOT / ".bull"  # the local stack's state, logs and package
+DEFAULT_STATE_FILE = LOCAL_DIR / "local.json"
 
 
 def project_root() -> Path:
@@ -21,3 +28,25 @@ def project_root() -> Path:
 def chalice_dir() -> Path:
     """The project's `.chalice/` (config.json, policies, deployed/)."""
     return project_root() / ".chalice"
+
+
+def config_file() -> Path:
+    """The project's `.chalice/config.json`."""
+    return chalice_dir() / "config.json"
+
+
+def deployed_file(stage: str) -> Path:
+    """What `chalice deploy` recorded for the stage (`.chalice/deployed/<stage>.json`)."""
+    return chalice_dir() / "deployed" / f"{stage}.json"
+
+
+def state_file() -> Path:
+    """The running local stack's state: `BULL_STATE_FILE`, else `.bull/local.json`."""
+    override = os.environ.get("BULL_STATE_FILE", "").strip()
+    return Path(override) if override else DEFAULT_STATE_FILE
+
+
+def chalice_executable() -> str:
+    """The `chalice` installed beside this interpreter, else the one on PATH."""
+    beside = Path(sys.executable).with_name("chalice")
+    return str(beside) if beside.exists() else (shutil.which("chalice") or "chalice")

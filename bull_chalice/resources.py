@@ -1,7 +1,9 @@
 """Creates the store's AWS resources from the same definitions production uses.
 
-The local stack and the tests call these against moto; the tables come from the PynamoDB models
-in `chalicelib.platform.tables`, the very classes the app reads and writes through.
+The local stack and the tests call these against moto. The tables come from the PynamoDB models
+in `chalicelib.platform.tables`, the very classes the app reads and writes through (a test checks
+them against infra/stack.yaml); the bucket and the admins' user pool come from infra/stack.yaml's
+own properties (`infra.bucket_configuration`, `infra.user_pool_configuration`).
 """
 
 from __future__ import annotations
@@ -9,12 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
-
+from bull_chalice import infra
+from bull_chalice.errors import attempt
 from chalicelib.platform.config import Settings
 from chalicelib.platform.tables import ALL_MODELS, bind_models
-
-ADMIN_GROUP = "admins"
 
 
 def create_tables(settings: Settings, connection: Any = None) -> list[str]:
@@ -32,30 +32,13 @@ def create_tables(settings: Settings, connection: Any = None) -> list[str]:
 
 
 def create_bucket(s3: Any, settings: Settings) -> None:
-    """The products bucket: private, encrypted, public access blocked."""
+    """The products bucket as infra/stack.yaml makes it: private, encrypted, versioned, public
+    access blocked; all but the TLS-only policy, since moto is served over plain HTTP."""
     kwargs: dict[str, Any] = {"Bucket": settings.bucket}
     if settings.region != "us-east-1":
         kwargs["CreateBucketConfiguration"] = {"LocationConstraint": settings.region}
-    try:
-        s3.create_bucket(**kwargs)
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou",):
-            raise
-    s3.put_public_access_block(
-        Bucket=settings.bucket,
-        PublicAccessBlockConfiguration={
-            "BlockPublicAcls": True,
-            "IgnorePublicAcls": True,
-            "BlockPublicPolicy": True,
-            "RestrictPublicBuckets": True,
-        },
-    )
-    s3.put_bucket_encryption(
-        Bucket=settings.bucket,
-        ServerSideEncryptionConfiguration={
-            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
-        },
-    )
+    attempt(s3.create_bucket, "BucketAlreadyOwnedByYou", **kwargs)
+    infra.apply_bucket_configuration(s3, settings.bucket, tls_only=False)
 
 
 def verify_sender(ses: Any, settings: Settings) -> None:
@@ -69,68 +52,20 @@ class UserPool:
     arn: str = ""
 
 
-def create_user_pool(cognito: Any, name: str) -> UserPool:
-    """A user pool for admins: email sign-in, an app client allowing USER_PASSWORD_AUTH
-    (and SRP) whose ID tokens carry `email`, and the `admins` group. As in
-    infra/stack.yaml's AdminPool: optional TOTP MFA (`SOFTWARE_TOKEN_MFA`) and password
-    recovery by the verified email."""
-    pool = cognito.create_user_pool(
-        PoolName=name,
-        UsernameAttributes=["email"],
-        AutoVerifiedAttributes=["email"],
-        AdminCreateUserConfig={"AllowAdminCreateUserOnly": True},
-        AccountRecoverySetting={"RecoveryMechanisms": [{"Name": "verified_email", "Priority": 1}]},
-        Policies={
-            "PasswordPolicy": {
-                "MinimumLength": 12,
-                "RequireUppercase": True,
-                "RequireLowercase": True,
-                "RequireNumbers": True,
-                "RequireSymbols": False,
-            }
-        },
-    )["UserPool"]
+def create_user_pool(cognito: Any, stage: str) -> UserPool:
+    """The admins' user pool as infra/stack.yaml makes it for `stage` (AdminPool,
+    AdminPoolClient, AdminsGroup): email sign-in, optional TOTP MFA, recovery by the verified
+    email, an app client allowing USER_PASSWORD_AUTH (and SRP) whose ID tokens carry `email`,
+    and the `admins` group."""
+    conf = infra.user_pool_configuration(stage)
+    pool = cognito.create_user_pool(**conf["pool"])["UserPool"]
     # CloudFormation's EnabledMfas: the API sets it on an existing pool.
-    cognito.set_user_pool_mfa_config(
-        UserPoolId=pool["Id"],
-        SoftwareTokenMfaConfiguration={"Enabled": True},
-        MfaConfiguration="OPTIONAL",
+    cognito.set_user_pool_mfa_config(UserPoolId=pool["Id"], **conf["mfa"])
+    client = cognito.create_user_pool_client(UserPoolId=pool["Id"], **conf["client"])
+    cognito.create_group(UserPoolId=pool["Id"], **conf["group"])
+    return UserPool(
+        pool_id=pool["Id"], client_id=client["UserPoolClient"]["ClientId"], arn=pool["Arn"]
     )
-    client = cognito.create_user_pool_client(
-        UserPoolId=pool["Id"],
-        ClientName=f"{name}-admin",
-        GenerateSecret=False,
-        ExplicitAuthFlows=[
-            "ALLOW_USER_PASSWORD_AUTH",
-            "ALLOW_USER_SRP_AUTH",
-            "ALLOW_REFRESH_TOKEN_AUTH",
-        ],
-        ReadAttributes=["email", "email_verified"],
-    )["UserPoolClient"]
-    cognito.create_group(GroupName=ADMIN_GROUP, UserPoolId=pool["Id"])
-    return UserPool(pool_id=pool["Id"], client_id=client["ClientId"], arn=pool["Arn"])
-
-
-def add_user(cognito: Any, pool_id: str, email: str, password: str, *, admin: bool = True) -> None:
-    """Create (or update) a confirmed user with a permanent password; add to `admins`."""
-    try:
-        cognito.admin_create_user(
-            UserPoolId=pool_id,
-            Username=email,
-            UserAttributes=[
-                {"Name": "email", "Value": email},
-                {"Name": "email_verified", "Value": "true"},
-            ],
-            MessageAction="SUPPRESS",
-        )
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "UsernameExistsException":
-            raise
-    cognito.admin_set_user_password(
-        UserPoolId=pool_id, Username=email, Password=password, Permanent=True
-    )
-    if admin:
-        cognito.admin_add_user_to_group(UserPoolId=pool_id, Username=email, GroupName=ADMIN_GROUP)
 
 
 def add_product(
@@ -157,4 +92,4 @@ def add_product(
         product_id=product_id,
     )
     s3.put_object(Bucket=settings.bucket, Key=product.file_key, Body=content)
-    return catalog.update(product.id, active=True)
+    return catalog.update(product.id, {"active": True})

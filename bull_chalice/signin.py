@@ -34,13 +34,18 @@ class Tokens:
     refresh_token: str | None = None
 
 
-def prompt_new_password() -> str:
-    click.echo("This account must choose a new password (the one you used was temporary).")
+def ask_new_password() -> str:
+    """A new password, typed twice, hidden."""
     return click.prompt(
         "New password (12+ characters, upper and lower case, a digit)",
         hide_input=True,
         confirmation_prompt="Repeat the new password",
     )
+
+
+def prompt_new_password() -> str:
+    click.echo("This account must choose a new password (the one you used was temporary).")
+    return ask_new_password()
 
 
 def prompt_mfa_code() -> str:

@@ -14,7 +14,7 @@ import stripe
 from chalice.test import Client
 from moto import mock_aws
 
-from bull_chalice import resources
+from bull_chalice import resources, users
 from chalicelib import store
 from chalicelib.platform import aws as aws_clients
 from chalicelib.platform import config
@@ -206,10 +206,10 @@ class Pool:
         from chalicelib.admin.auth import KeySet
 
         self.cognito = boto3.client("cognito-idp", region_name=REGION)
-        made = resources.create_user_pool(self.cognito, "bull-test")
+        made = resources.create_user_pool(self.cognito, "test")
         self.pool_id, self.client_id = made.pool_id, made.client_id
-        resources.add_user(self.cognito, self.pool_id, ADMIN_EMAIL, SELLER_PASSWORD)
-        resources.add_user(
+        users.add_user(self.cognito, self.pool_id, ADMIN_EMAIL, SELLER_PASSWORD)
+        users.add_user(
             self.cognito, self.pool_id, "helper@example.test", SELLER_PASSWORD, admin=False
         )
         monkeypatch.setenv("USER_POOL_ID", self.pool_id)

@@ -13,7 +13,7 @@ import moto.cognitoidp
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from bull_chalice import resources
+from bull_chalice import resources, users
 
 ADMIN_ROUTES = [
     ("GET", "/reports"),
@@ -115,7 +115,7 @@ def test_token_of_another_app_client_is_401(client, pool):
 
 def test_token_of_another_pool_is_401(client, pool):
     other = resources.create_user_pool(pool.cognito, "someone-else")
-    resources.add_user(pool.cognito, other.pool_id, "admin@example.test", "Correct-Horse-42")
+    users.add_user(pool.cognito, other.pool_id, "admin@example.test", "Correct-Horse-42")
     token = pool.cognito.initiate_auth(
         ClientId=other.client_id,
         AuthFlow="USER_PASSWORD_AUTH",

@@ -17,7 +17,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 from click.testing import CliRunner
 
-from bull_chalice import deploy_cli, infra, resources
+from bull_chalice import infra, resources, targets
 from bull_chalice.cli import main
 from chalicelib.platform import config
 
@@ -34,7 +34,7 @@ def workspace(aws, tmp_path, monkeypatch):
     )
     monkeypatch.setenv("BULL_PROJECT_DIR", str(tmp_path))
     cognito = boto3.client("cognito-idp", region_name="us-east-1")
-    pool = resources.create_user_pool(cognito, "bull-dev-admins")
+    pool = resources.create_user_pool(cognito, "dev")
     settings = config.get_settings()
     outputs = {
         "ProductsTable": settings.products_table,
@@ -58,7 +58,7 @@ def _stub_stack(monkeypatch, outputs, exists, expect=None):
     """CloudFormation answers: create (or a no-op update), then the stack's outputs.
 
     `expect`: parameters the create (or update) must be given."""
-    real_client = deploy_cli.Target.client
+    real_client = targets.Target.client
     stubbed = boto3.client("cloudformation", region_name="us-east-1")
     stubber = Stubber(stubbed)
     described = {
@@ -98,7 +98,7 @@ def _stub_stack(monkeypatch, outputs, exists, expect=None):
     def client(self, service):
         return stubbed if service == "cloudformation" else real_client(self, service)
 
-    monkeypatch.setattr(deploy_cli.Target, "client", client)
+    monkeypatch.setattr(targets.Target, "client", client)
     return stubber
 
 
@@ -356,7 +356,7 @@ def test_rerunning_setup_keeps_the_stacks_adoption_parameters(workspace, monkeyp
     _, outputs, _, _ = workspace
     _keep_stage_data()
     adopted = _adopting_outputs(outputs)
-    real_client = deploy_cli.Target.client
+    real_client = targets.Target.client
     for previous in ("true", "false"):
         stubbed = boto3.client("cloudformation", region_name="us-east-1")
         stubber = Stubber(stubbed)
@@ -391,7 +391,7 @@ def test_rerunning_setup_keeps_the_stacks_adoption_parameters(workspace, monkeyp
         stubber.add_response("describe_stacks", described)
         stubber.activate()
         monkeypatch.setattr(
-            deploy_cli.Target,
+            targets.Target,
             "client",
             lambda self, service, s=stubbed: (
                 s if service == "cloudformation" else real_client(self, service)
@@ -544,7 +544,7 @@ def test_product_add_finishes_a_product_an_interrupted_run_left(workspace, monke
 
 def _stub_teardown(monkeypatch, outputs, exists=True):
     """CloudFormation for teardown: the stack (or none), its deletion, the waiter."""
-    real_client = deploy_cli.Target.client
+    real_client = targets.Target.client
     stubbed = boto3.client("cloudformation", region_name="us-east-1")
     stubber = Stubber(stubbed)
     gone = "Stack with id bull-dev does not exist"
@@ -566,7 +566,7 @@ def _stub_teardown(monkeypatch, outputs, exists=True):
     stubber.add_client_error("describe_stacks", "ValidationError", gone)
     stubber.activate()
     monkeypatch.setattr(
-        deploy_cli.Target,
+        targets.Target,
         "client",
         lambda self, service: (
             stubbed if service == "cloudformation" else real_client(self, service)

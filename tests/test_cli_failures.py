@@ -23,7 +23,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from bull_chalice import infra, local_cli
+from bull_chalice import infra, users
 from bull_chalice.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -159,7 +159,7 @@ def project(env, tmp_path, monkeypatch):
     book = tmp_path / "guide.pdf"
     book.write_bytes(b"%PDF-1.4")
     state = tmp_path / "local.json"
-    monkeypatch.setattr(local_cli, "STATE_FILE", state)
+    monkeypatch.setenv("BULL_STATE_FILE", str(state))
 
     def state_at(moto_url: str, stripe_url: str) -> None:
         state.write_text(json.dumps({"moto_url": moto_url, "stripe_api_url": stripe_url}))
@@ -249,8 +249,8 @@ def test_report_with_the_store_unreachable(project, aws, monkeypatch):
     from bull_chalice import resources
 
     cognito = boto3.client("cognito-idp", region_name="us-east-1")
-    pool = resources.create_user_pool(cognito, "bull-dev-admins")
-    resources.add_user(cognito, pool.pool_id, "boss@example.test", "Sturdy-Password-9")
+    pool = resources.create_user_pool(cognito, "dev")
+    users.add_user(cognito, pool.pool_id, "boss@example.test", "Sturdy-Password-9")
     config_path = Path(project["file"]).parent / ".chalice" / "config.json"
     conf = json.loads(config_path.read_text())
     conf["stages"]["dev"]["environment_variables"]["USER_POOL_CLIENT_ID"] = pool.client_id

@@ -29,7 +29,6 @@ from collections.abc import Callable, Iterator
 import pytest
 from click.testing import CliRunner
 
-from bull_chalice import deploy_cli
 from bull_chalice.cli import main
 from tests.conftest import ADMIN_EMAIL, REGION, SELLER_PASSWORD, TEST_ENV
 
@@ -115,7 +114,6 @@ def stage(pool, store_url, tmp_path, monkeypatch) -> str:
     config.parent.mkdir()
     config.write_text(json.dumps({"stages": {"dev": {"environment_variables": env}}}))
     monkeypatch.setenv("BULL_PROJECT_DIR", str(tmp_path))  # where `bull` finds .chalice/
-    monkeypatch.setattr(deploy_cli, "CONFIG_FILE", config, raising=False)  # older bull
     monkeypatch.setenv("MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP", "true")
     return "dev"
 

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import requests
 
+from bull_chalice.commands.local import latest_receipts
 from bull_chalice.local import LocalStack, LocalState
-from bull_chalice.local_cli import latest_receipts
 from bull_chalice.processes import free_port
 
 SHAPES = ["make run", "make rehearse"]

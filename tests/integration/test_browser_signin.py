@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from bull_chalice import resources
+from bull_chalice import users
 from bull_chalice.local import LocalState, local_client
 from tests.test_signin import MOTO_TOTP_SECRET, NEW_PASSWORD, TEMPORARY, fresh_totp, wrong_totp
 
@@ -119,14 +119,14 @@ def invited_admin(stack: LocalState) -> str:
         ],
     )
     cognito.admin_add_user_to_group(
-        UserPoolId=stack.user_pool_id, Username=email, GroupName=resources.ADMIN_GROUP
+        UserPoolId=stack.user_pool_id, Username=email, GroupName=users.ADMIN_GROUP
     )
     return email
 
 
 def admin_with_password(stack: LocalState) -> str:
     email = _email("seller")
-    resources.add_user(local_client(stack, "cognito-idp"), stack.user_pool_id, email, PASSWORD)
+    users.add_user(local_client(stack, "cognito-idp"), stack.user_pool_id, email, PASSWORD)
     return email
 
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from bull_chalice.local import demo_file, local_client
+from bull_chalice.demo import demo_file
+from bull_chalice.local import local_client
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 

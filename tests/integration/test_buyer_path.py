@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from bull_chalice.local import demo_file
+from bull_chalice.demo import demo_file
 from tests.integration.conftest import receipts_to
 
 pytestmark = pytest.mark.integration

@@ -9,7 +9,6 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from bull_chalice import deploy_cli, local_cli
 from bull_chalice.cli import main
 
 pytestmark = pytest.mark.integration
@@ -17,8 +16,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def local_state(local_stack, monkeypatch):
-    monkeypatch.setattr(deploy_cli, "STATE_FILE", local_stack.state_file)
-    monkeypatch.setattr(local_cli, "STATE_FILE", local_stack.state_file)
+    monkeypatch.setenv("BULL_STATE_FILE", str(local_stack.state_file))
     return local_stack.state
 
 

@@ -18,7 +18,7 @@ import requests
 import stripe
 
 from bench.common import checkout_event
-from bull_chalice import gateway, resources
+from bull_chalice import gateway, users
 from bull_chalice.local import local_client
 from bull_chalice.rehearse import Package, build_package
 
@@ -102,7 +102,7 @@ def test_a_signed_in_user_outside_admins_passes_the_authorizer_and_the_app_says_
 ):
     email = f"helper-{secrets.token_hex(4)}@example.com"
     cognito = local_client(stack, "cognito-idp")
-    resources.add_user(cognito, stack.user_pool_id, email, "Not-An-Admin-42", admin=False)
+    users.add_user(cognito, stack.user_pool_id, email, "Not-An-Admin-42", admin=False)
     token = _sign_in(stack, email, "Not-An-Admin-42")["IdToken"]
     answer = requests.get(f"{stack.api_url}/reports", headers={"Authorization": token}, timeout=30)
     assert answer.status_code == 403

@@ -2,32 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import re
 import signal
-import sys
 import time
 from typing import Any
 
 import click
 import requests
 
-from bull_chalice.deploy_cli import cli_errors
-from bull_chalice.local import STATE_FILE, LocalStack, StackError
-
-
-def read_state() -> dict[str, Any]:
-    """The running local stack's `.bull/local.json`.
-
-    Raises:
-        click.ClickException: the local stack is not running.
-    """
-    try:
-        return json.loads(STATE_FILE.read_text())
-    except FileNotFoundError:
-        raise click.ClickException(
-            "the local stack is not running: start it with `make run`"
-        ) from None
+from bull_chalice.errors import cli_errors
+from bull_chalice.local import LocalStack, StackError
+from bull_chalice.targets import local_state
 
 
 @click.command()
@@ -64,7 +49,7 @@ def _run(stack: LocalStack, app: str) -> None:
   Admin        {state.admin_email} / {state.admin_password}
   Stripe       {state.stripe_api_url}  (stand-in; webhook secret {state.webhook_secret})
   AWS (moto)   {state.moto_url}
-  State        {STATE_FILE}
+  State        {stack.state_file}
   Logs         {stack.log_dir}
 
   Buy the demo product, pay on the stand-in page, then `bull mail` shows the receipt.
@@ -109,7 +94,7 @@ def latest_receipts(moto_url: str, limit: int = 5) -> list[dict[str, str]]:
 @cli_errors
 def mail(limit: int) -> None:
     """Print the latest receipts sent by the local stack (from moto's SES)."""
-    state = read_state()
+    state = local_state()
     receipts = latest_receipts(state["moto_url"], limit)
     if not receipts:
         click.echo("No mail sent yet.")
@@ -124,7 +109,7 @@ def mail(limit: int) -> None:
 @cli_errors
 def refund(session_id: str) -> None:
     """Refund a local purchase in full through the Stripe stand-in (sends charge.refunded)."""
-    state = read_state()
+    state = local_state()
     base = state["stripe_api_url"]
     session = requests.get(f"{base}/v1/checkout/sessions/{session_id}", timeout=10)
     if session.status_code != 200 or not session.json().get("payment_intent"):
@@ -138,9 +123,3 @@ def refund(session_id: str) -> None:
     click.echo(
         f"Refunded {session_id}: {answer.json()['amount']} cents; charge.refunded delivered."
     )
-
-
-COMMANDS = [local, rehearse, mail, refund]
-
-if __name__ == "__main__":
-    sys.exit(local())
