@@ -31,9 +31,17 @@ run: install
 rehearse: install
 	$(BIN)/bull rehearse
 
-lint: install
+# ESLint for the dashboard's script, as package-lock.json pins it (npm ci when either changes).
+NODE_STAMP := node_modules/.installed
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+lint: install $(NODE_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	node_modules/.bin/eslint --max-warnings=0 chalicelib/web/static/
 
 format: install
 	$(BIN)/ruff check --fix .

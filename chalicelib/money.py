@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 ZERO_DECIMAL = frozenset(
     {
@@ -49,10 +50,25 @@ def parse_amount(text: str | int | Decimal, currency: str = "usd") -> int:
     return int(minor)
 
 
-def format_amount(cents: int, currency: str) -> str:
-    """Show minor units as a price a buyer reads: ``1999, "usd"`` gives ``$19.99``."""
+def format_amount(cents: int, currency: str, *, whole: bool = False) -> str:
+    """Show minor units as a price a buyer reads: ``1999, "usd"`` gives ``$19.99``, ``1500,
+    "jpy"`` gives ``¥1,500``. With `whole`, a round amount drops its zero minor digits (``$20``,
+    as on a chart's axis)."""
     exponent = _exponent(currency)
     value = Decimal(int(cents)).scaleb(-exponent)
-    number = f"{value:,.{exponent}f}"
+    if whole and value == value.to_integral_value():
+        exponent = 0
+    sign = "-" if value < 0 else ""
+    number = f"{abs(value):,.{exponent}f}"
     symbol = SYMBOLS.get(currency.lower())
-    return f"{symbol}{number}" if symbol else f"{number} {currency.upper()}"
+    return f"{sign}{symbol}{number}" if symbol else f"{sign}{number} {currency.upper()}"
+
+
+def displayed(fields: dict[str, Any], currency: str) -> dict[str, str]:
+    """Every whole ``*_cents`` amount in `fields` as text in `currency` under the name without
+    ``_cents``: ``{"gross_cents": 1500}`` in JPY gives ``{"gross": "¥1,500"}``."""
+    return {
+        name.removesuffix("_cents"): format_amount(value, currency)
+        for name, value in fields.items()
+        if name.endswith("_cents") and isinstance(value, int) and not isinstance(value, bool)
+    }
