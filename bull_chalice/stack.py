@@ -3,6 +3,7 @@ or update and wait, delete and wait, and say which resource made it fail."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import click
@@ -10,6 +11,37 @@ from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 
 from bull_chalice import infra
 from bull_chalice.errors import one_line
+from bull_chalice.targets import Target, target_for
+
+
+@dataclass
+class StageStack:
+    """A stage's infra stack where it is (or would be): the target, the account, the stack's
+    name, the names the template gives its kept resources, and its description (None: there
+    is no such stack)."""
+
+    target: Target
+    account: str
+    name: str
+    names: dict[str, str]
+    cloudformation: Any
+    description: dict[str, Any] | None
+
+
+def locate(stage: str, region: str | None) -> StageStack:
+    """The stage's stack in the account and region the credentials name."""
+    target = target_for(stage, region)
+    account = target.client("sts").get_caller_identity()["Account"]
+    name = infra.stack_name(stage)
+    cloudformation = target.client("cloudformation")
+    return StageStack(
+        target=target,
+        account=account,
+        name=name,
+        names=infra.kept_names(stage, account, target.region),
+        cloudformation=cloudformation,
+        description=describe_stack(cloudformation, name),
+    )
 
 
 def describe_stack(cloudformation: Any, name: str) -> dict[str, Any] | None:

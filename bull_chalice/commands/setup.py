@@ -17,13 +17,12 @@ from botocore.exceptions import ClientError
 from bull_chalice import infra, paths
 from bull_chalice.errors import attempt, cli_errors, error_code
 from bull_chalice.policy import build_policy
-from bull_chalice.stack import deploy_stack, describe_stack, stack_outputs
+from bull_chalice.stack import deploy_stack, locate, stack_outputs
 from bull_chalice.targets import (
     Target,
     put_secret,
     read_config,
     stage_option,
-    target_for,
     write_config,
 )
 
@@ -164,12 +163,9 @@ def setup(
     if not stripe_secret_key.startswith(("sk_", "rk_")):
         raise click.ClickException("that does not look like a Stripe secret key (sk_…)")
     custom_domain = _custom_domain(domain, certificate_arn, base_path)
-    target = target_for(stage, region)
-    account = target.client("sts").get_caller_identity()["Account"]
-    name = infra.stack_name(stage)
-    names = infra.kept_names(stage, account, target.region)
-    cloudformation = target.client("cloudformation")
-    stack = describe_stack(cloudformation, name)
+    found = locate(stage, region)
+    target, account, name = found.target, found.account, found.name
+    cloudformation, stack, names = found.cloudformation, found.description, found.names
     adopt = adoption(target, stack, names)
     result = deploy_stack(
         cloudformation,

@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from bull_chalice import infra, paths
 from bull_chalice.errors import attempt, cli_errors, error_code, one_line
-from bull_chalice.stack import delete_stack, describe_stack, outputs_of
+from bull_chalice.stack import delete_stack, locate, outputs_of
 from bull_chalice.stripe_client import stage_client, store_id, webhook_endpoints
 from bull_chalice.targets import (
     Target,
@@ -23,7 +23,6 @@ from bull_chalice.targets import (
     read_config,
     stage_environment,
     stage_option,
-    target_for,
     write_config,
 )
 
@@ -181,12 +180,9 @@ def teardown(stage: str, region: str | None, delete_data: bool, yes: bool) -> No
     """
     if stage == "local":
         raise click.ClickException("the local stack stops with Ctrl-C; BULL_FRESH=1 starts empty")
-    target = target_for(stage, region)
-    account = target.client("sts").get_caller_identity()["Account"]
-    name = infra.stack_name(stage)
-    names = infra.kept_names(stage, account, target.region)
-    cloudformation = target.client("cloudformation")
-    stack = describe_stack(cloudformation, name)
+    found = locate(stage, region)
+    target, name, names, stack = found.target, found.name, found.names, found.description
+    cloudformation = found.cloudformation
     if stack is not None:
         outputs = outputs_of(stack)
         names.update({k: v for k, v in outputs.items() if k in names and v})
