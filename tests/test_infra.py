@@ -6,9 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import boto3
 import pytest
+from moto import mock_aws
 
-from bull_chalice import infra
+from bull_chalice import infra, resources, users
 from bull_chalice.infra import OUTPUT_ENV, TEMPLATE, load_template
 from chalicelib.platform.tables import DailySales, DownloadLink, Product, Purchase
 
@@ -161,3 +163,75 @@ def test_an_adopted_bucket_gets_the_templates_settings(template):
     assert statement["Resource"] == ["arn:aws:s3:::bull-dev-b", "arn:aws:s3:::bull-dev-b/*"]
     assert statement["Effect"] == "Deny"
     assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_the_local_user_pool_is_the_templates(template):
+    """What resources.create_user_pool makes in moto has AdminPool's, AdminPoolClient's and
+    AdminsGroup's properties: the local stack and the tests sign in against the pool AWS gets."""
+    want = {
+        name: template["Resources"][name]["Properties"]
+        for name in ("AdminPool", "AdminPoolClient", "AdminsGroup")
+    }
+    with mock_aws():
+        cognito = boto3.client("cognito-idp", region_name="us-east-1")
+        made = resources.create_user_pool(cognito, "dev")
+        pool = cognito.describe_user_pool(UserPoolId=made.pool_id)["UserPool"]
+        mfa = cognito.get_user_pool_mfa_config(UserPoolId=made.pool_id)
+        client = cognito.describe_user_pool_client(
+            UserPoolId=made.pool_id, ClientId=made.client_id
+        )["UserPoolClient"]
+        groups = cognito.list_groups(UserPoolId=made.pool_id)["Groups"]
+    pool_props = want["AdminPool"]
+    assert pool["Name"] == "bull-dev-admins"
+    assert (
+        pool["Policies"]["PasswordPolicy"].items()
+        >= pool_props["Policies"]["PasswordPolicy"].items()
+    )
+    for key in (
+        "UsernameAttributes",
+        "AutoVerifiedAttributes",
+        "AdminCreateUserConfig",
+        "AccountRecoverySetting",
+    ):
+        assert pool[key] == pool_props[key] or pool[key].items() >= pool_props[key].items(), key
+    compared = {"UserPoolName", "Policies", "MfaConfiguration", "EnabledMfas"}
+    compared |= {"UsernameAttributes", "AutoVerifiedAttributes", "AdminCreateUserConfig"}
+    compared |= {"AccountRecoverySetting"}
+    assert set(pool_props) <= compared, "compare the template's new pool property here"
+    assert mfa["MfaConfiguration"] == pool_props["MfaConfiguration"]
+    assert pool_props["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
+    assert mfa["SoftwareTokenMfaConfiguration"] == {"Enabled": True}
+    for key, value in want["AdminPoolClient"].items():
+        if key == "UserPoolId":
+            continue
+        expected = "bull-dev-dashboard" if key == "ClientName" else value
+        assert client.get(key, False) == expected, key
+    [group] = groups
+    assert group["GroupName"] == want["AdminsGroup"]["GroupName"] == users.ADMIN_GROUP
+    assert group["Description"] == want["AdminsGroup"]["Description"]
+
+
+def test_the_local_bucket_is_the_templates_but_for_the_tls_only_policy(template):
+    """What resources.create_bucket makes in moto: ProductsBucket's encryption, public access
+    block, ownership, versioning and CORS (not its TLS-only policy: moto is plain HTTP)."""
+    props = template["Resources"]["ProductsBucket"]["Properties"]
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        settings = type("S", (), {"bucket": "bull-dev-products", "region": "us-east-1"})()
+        resources.create_bucket(s3, settings)
+        encryption = s3.get_bucket_encryption(Bucket=settings.bucket)
+        block = s3.get_public_access_block(Bucket=settings.bucket)
+        ownership = s3.get_bucket_ownership_controls(Bucket=settings.bucket)
+        versioning = s3.get_bucket_versioning(Bucket=settings.bucket)
+        cors = s3.get_bucket_cors(Bucket=settings.bucket)
+    [rule] = encryption["ServerSideEncryptionConfiguration"]["Rules"]
+    [want_rule] = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ApplyServerSideEncryptionByDefault"] == want_rule["ServerSideEncryptionByDefault"]
+    assert block["PublicAccessBlockConfiguration"] == props["PublicAccessBlockConfiguration"]
+    assert ownership["OwnershipControls"]["Rules"] == props["OwnershipControls"]["Rules"]
+    assert versioning["Status"] == props["VersioningConfiguration"]["Status"]
+    [cors_rule] = cors["CORSRules"]
+    [want_cors] = props["CorsConfiguration"]["CorsRules"]
+    assert cors_rule["AllowedMethods"] == want_cors["AllowedMethods"]
+    assert cors_rule["AllowedOrigins"] == want_cors["AllowedOrigins"]
+    assert cors_rule["MaxAgeSeconds"] == want_cors["MaxAge"]
