@@ -2,26 +2,26 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from chalice import Chalice, Response
 
 from chalicelib import store
 from chalicelib.admin.auth import gateway_authorizer
-from chalicelib.admin.desk import AdminDesk
-from chalicelib.errors import BadRequest, NotFound, ReceiptNotSent, ReceiptPending
+from chalicelib.admin.desk import product_view, typed_price
+from chalicelib.errors import BadRequest
 from chalicelib.payments.checkout import clean_email
-from chalicelib.payments.events import CheckoutFacts, verify_event
+from chalicelib.payments.events import verify_event
 from chalicelib.payments.webhooks import handle_event
 from chalicelib.sale.figures import as_csv, parse_range
+from chalicelib.web import security, static
 from chalicelib.web.base_url import public_url
 from chalicelib.web.pages import render
 from chalicelib.web.responses import (
     BODY_TYPES,
+    NO_STORE,
     client_ip,
     error_boundaries,
     framework_errors,
@@ -44,16 +44,10 @@ def admin_only(handler: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(handler)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        store.get_verifier().admin(header(app.current_request, "authorization"))
+        store.current().verifier.admin(header(app.current_request, "authorization"))
         return handler(*args, **kwargs)
 
     return api_route(wrapped)
-
-
-def _desk() -> AdminDesk:
-    from chalicelib.platform import aws
-
-    return AdminDesk(store.get_catalog(), aws.s3_client(), store.settings().bucket)
 
 
 def _page(template: str, **context: Any) -> str:
@@ -63,7 +57,7 @@ def _page(template: str, **context: Any) -> str:
 
 def _public_base() -> str:
     """The base URL for mails and Stripe redirects (`SITE_URL`, else API Gateway's)."""
-    return public_url(app.current_request, store.settings().site_url)
+    return public_url(app.current_request, store.current().settings.site_url)
 
 
 def _json_fields() -> dict[str, Any]:
@@ -82,7 +76,7 @@ def storefront() -> Response:
     Raises:
         Unavailable (503) when the store cannot read its products.
     """
-    products = store.get_catalog().list_active()
+    products = store.current().catalog.list_active()
     return html(_page("storefront.html", products=products))
 
 
@@ -97,7 +91,7 @@ def list_products() -> Response:
     Raises:
         Unavailable (503) when the store cannot read its products.
     """
-    products = store.get_catalog().list_active()
+    products = store.current().catalog.list_active()
     return json_response({"products": [p.public() for p in products]})
 
 
@@ -122,8 +116,8 @@ def checkout(product_id: str) -> Response:
     request = app.current_request
     fields = read_fields(request.raw_body, header(request, "content-type"))
     email = clean_email(fields.get("email"))
-    product = store.get_catalog().get_active(product_id)
-    return redirect(store.get_checkout(_public_base()).create_session(product, email))
+    product = store.current().catalog.get_active(product_id)
+    return redirect(store.current().checkout(_public_base()).create_session(product, email))
 
 
 @app.route("/thanks", methods=["GET"])
@@ -141,28 +135,13 @@ def thanks() -> Response:
         NotFound (404) for a missing or unknown session, PaymentProviderError (502) when Stripe
         is unreachable, Unavailable (503) when the store failed.
     """
-    session_id = (app.current_request.query_params or {}).get("session_id", "")
-    if not session_id.startswith("cs_") or len(session_id) > 255:
-        raise NotFound("We could not find that checkout.")
-    session = store.get_checkout().retrieve_session(session_id)
-    facts = CheckoutFacts.from_session(
-        session, sold_at=datetime.now(UTC), store_id=store.settings().store_id
+    request = app.current_request
+    session_id = (request.query_params or {}).get("session_id", "")
+    shown = store.current().thank_you(_public_base(), page_base(request)).page(session_id)
+    page = _page(
+        "thanks.html", paid=shown.paid, purchase=shown.purchase, link=shown.link, email=shown.email
     )
-    if facts is None:
-        raise NotFound("We could not find that checkout.")
-    fulfilment = store.get_fulfilment(_public_base())
-    if facts.payment_status not in ("paid", "no_payment_required"):
-        return html(_page("thanks.html", paid=False, email=facts.email))
-    # If only the receipt is held up, the purchase is recorded: show the link; Stripe's webhook
-    # retries own the email.
-    with contextlib.suppress(ReceiptNotSent, ReceiptPending):
-        fulfilment.fulfil(facts)
-    purchase = fulfilment.purchase(session_id)
-    link = store.get_fulfilment(page_base(app.current_request)).thanks_link(purchase)
-    return html(
-        _page("thanks.html", paid=True, purchase=purchase, link=link, email=purchase.email),
-        headers={"Cache-Control": "no-store"},
-    )
+    return html(page, headers=NO_STORE)
 
 
 @app.route("/webhooks/stripe", methods=["POST"], content_types=BODY_TYPES)
@@ -190,13 +169,13 @@ def stripe_webhook() -> Response:
         arrived yet or while another delivery is sending the receipt, Unavailable (503) when
         the store failed; Stripe redelivers after a 409 or 5xx.
     """
-    request = app.current_request
+    request, shop = app.current_request, store.current()
     event = verify_event(
-        request.raw_body or b"", header(request, "stripe-signature"), store.webhook_secret()
+        request.raw_body or b"", header(request, "stripe-signature"), shop.webhook_secret()
     )
     base = _public_base()
     outcome = handle_event(
-        event, store.get_fulfilment(base), store.get_after_sale(base), store.settings().store_id
+        event, shop.fulfilment(base), shop.after_sale(base), shop.settings.store_id
     )
     return json_response({"received": True, "result": outcome.result})
 
@@ -212,7 +191,7 @@ def download_landing(token: str) -> Response:
     Raises:
         NotFound (404) for an unknown token, LinkGone (410) for a link that gives no more.
     """
-    link = store.get_downloads().landing(token)
+    link = store.current().links.landing(token)
     return html(
         _page("landing.html", link=link, token=token), headers={"Cache-Control": "no-store"}
     )
@@ -232,7 +211,7 @@ def take_download(token: str) -> Response:
         nothing taken) when the store failed.
     """
     request = app.current_request
-    grant = store.get_downloads().take(
+    grant = store.current().links.take(
         token, ip=client_ip(request), user_agent=header(request, "user-agent") or ""
     )
     return redirect(grant.url)
@@ -251,31 +230,28 @@ def dashboard() -> Response:
     Returns:
         200: the dashboard (HTML).
     """
-    import secrets
-
-    s = store.settings()
-    cognito_url = s.aws_endpoint_url or f"https://cognito-idp.{s.region}.amazonaws.com/"
-    nonce = secrets.token_urlsafe(16)
+    s, nonce = store.current().settings, security.new_nonce()
     page = _page(
         "admin.html",
-        cognito_url=cognito_url,
-        client_id=s.user_pool_client_id,
-        region=s.region,
         nonce=nonce,
+        script_version=static.dashboard_script().version,
+        cognito_url=security.cognito_url(s),
+        client_id=s.user_pool_client_id,
+        currency=s.currency,
     )
-    policy = (
-        f"default-src 'self'; script-src 'nonce-{nonce}'; style-src 'self' 'unsafe-inline'; "
-        f"connect-src 'self' {cognito_url} {_upload_origin(s)}; img-src 'self' data: blob:; "
-        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-    )
-    return html(page, headers={"Cache-Control": "no-store", "Content-Security-Policy": policy})
+    return html(page, headers=security.dashboard_headers(s, nonce))
 
 
-def _upload_origin(s: Any) -> str:
-    """Where the dashboard PUTs product files (presigned S3 URLs)."""
-    if s.aws_endpoint_url:
-        return s.aws_endpoint_url.rstrip("/")
-    return f"https://{s.bucket}.s3.{s.region}.amazonaws.com https://{s.bucket}.s3.amazonaws.com"
+@app.route("/admin/dashboard.js", methods=["GET"])
+@browser_route
+def dashboard_script() -> Response:
+    """The dashboard's script. Public: it holds no data.
+
+    Returns:
+        200: JavaScript, cached for a year (the page asks for it by its version).
+    """
+    script = static.dashboard_script()
+    return Response(body=script.body, status_code=200, headers=script.headers)
 
 
 @app.route("/reports", methods=["GET"], authorizer=ADMIN_AUTHORIZER)
@@ -301,11 +277,11 @@ def sales_report() -> Response:
     """
     request = app.current_request
     query = request.query_params or {}
-    s = store.settings()
+    shop = store.current()
     if query.get("format") not in (None, "csv", "json"):
         raise BadRequest("format must be json or csv")
-    days = parse_range(query.get("from"), query.get("to"), s.report_timezone)
-    report = store.get_reports().sales(days)
+    days = parse_range(query.get("from"), query.get("to"), shop.settings.report_timezone)
+    report = shop.reports.sales(days)
     wants_csv = query.get("format") == "csv" or "text/csv" in (header(request, "accept") or "")
     if wants_csv:
         return Response(
@@ -330,7 +306,7 @@ def admin_products() -> Response:
     Raises:
         Unavailable (503) when the store cannot read its products.
     """
-    return json_response({"products": _desk().products()})
+    return json_response({"products": store.current().desk.products()})
 
 
 @app.route(
@@ -343,7 +319,8 @@ def admin_create_product() -> Response:
     Body (JSON or form):
         name (required): 1 to 200 characters.
         description: at most 2000 characters.
-        price_cents (integer, required): the price in minor units, 50 to 100000000.
+        price: the price as typed, in the currency's own exponent ("19.99", "1500" in JPY).
+        price_cents (integer, required without price): the price in minor units, 50 to 100000000.
         currency: the store's currency, e.g. `usd` (the default).
         filename (required): a plain file name such as `guide.pdf`.
 
@@ -354,16 +331,17 @@ def admin_create_product() -> Response:
         BadRequest (400) for a missing or malformed field or another currency,
         Unavailable (503) when the product cannot be saved.
     """
-    fields = _json_fields()
-    product = store.get_catalog().create(
+    fields, shop = _json_fields(), store.current()
+    currency = str(fields.get("currency") or shop.settings.currency)
+    product = shop.catalog.create(
         name=str(fields.get("name") or ""),
         description=str(fields.get("description") or ""),
-        price_cents=fields.get("price_cents"),
-        currency=str(fields.get("currency") or store.settings().currency),
+        price_cents=typed_price(fields, currency),
+        currency=currency,
         filename=str(fields.get("filename") or ""),
     )
-    desk = _desk()
-    return json_response({"product": product.admin(), "upload": desk.upload_url(product)}, 201)
+    upload = shop.desk.upload_url(product)
+    return json_response({"product": product_view(product), "upload": upload}, 201)
 
 
 @app.route(
@@ -395,15 +373,11 @@ def admin_update_product(product_id: str) -> Response:
         product, Conflict (409) while a needed file is missing or when the product changed
         meanwhile, Unavailable (503) when the store failed.
     """
-    fields = _json_fields()
-    allowed = {"price_cents", "active", "filename", "publish_file", "name", "description"}
-    unknown = set(fields) - allowed
-    if unknown:
-        raise BadRequest(f"unknown fields: {', '.join(sorted(unknown))}")
-    product = store.get_catalog().update(product_id, **fields)
-    body: dict[str, Any] = {"product": product.admin()}
+    fields, shop = _json_fields(), store.current()
+    product = shop.catalog.update(product_id, fields)
+    body: dict[str, Any] = {"product": product_view(product)}
     if "filename" in fields:
-        body["upload"] = _desk().upload_url(product)
+        body["upload"] = shop.desk.upload_url(product)
     return json_response(body)
 
 
@@ -423,7 +397,7 @@ def admin_purchases() -> Response:
         Unavailable (503) when the store cannot read purchases.
     """
     email = (app.current_request.query_params or {}).get("email")
-    return json_response({"purchases": _desk().find(email)})
+    return json_response({"purchases": store.current().desk.find(email)})
 
 
 @app.route("/admin/purchases/{session_id}", methods=["GET"], authorizer=ADMIN_AUTHORIZER)
@@ -437,8 +411,9 @@ def admin_purchase(session_id: str) -> Response:
     Raises:
         NotFound (404) for an unknown purchase, Unavailable (503) when the store failed.
     """
-    purchase = store.get_after_sale().get(session_id)
-    return json_response({"purchase": _desk().purchase(session_id, purchase)})
+    shop = store.current()
+    purchase = shop.purchases.get(session_id)
+    return json_response({"purchase": shop.desk.purchase(purchase)})
 
 
 @app.route(
@@ -466,14 +441,6 @@ def admin_purchase_action(session_id: str, action: str) -> Response:
         cannot take the action (unpaid, no email, already refunded), PaymentProviderError (502)
         when Stripe refuses a refund.
     """
-    after_sale = store.get_after_sale(_public_base())
-    actions = {
-        "resend": after_sale.resend,
-        "reset": after_sale.reset,
-        "revoke": after_sale.revoke,
-        "refund": lambda sid: after_sale.request_refund(sid, store.get_checkout()),
-    }
-    if action not in actions:
-        raise NotFound("No such action.")
-    purchase = actions[action](session_id)
-    return json_response({"purchase": _desk().purchase(session_id, purchase)})
+    shop = store.current()
+    purchase = shop.after_sale(_public_base()).act(action, session_id, shop.checkout())
+    return json_response({"purchase": shop.desk.purchase(purchase)})

@@ -128,7 +128,7 @@ def provision(env: dict[str, str]) -> Any:
     resources.create_bucket(s3, settings)
     resources.verify_sender(session.client("ses", endpoint_url=env["AWS_ENDPOINT_URL"]), settings)
     return resources.add_product(
-        store.get_catalog(),
+        store.current().catalog,
         s3,
         settings,
         name="Bench book",

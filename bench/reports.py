@@ -71,7 +71,7 @@ def run(small: int = 1_000, large: int = 100_000, rounds: int = 30) -> None:
         resources.create_tables(config.get_settings())
         products = [f"prod_bench{n:08d}" for n in range(3)]
         _fill_rollups(120, products)
-        reports = store.get_reports()
+        reports = store.current().reports
         days = DateRange(date(2026, 1, 10), date(2026, 4, 9))  # 90 days, 4 months
         _add_purchases(0, small)
         with_small = _time_report(reports, days, rounds)

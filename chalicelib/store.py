@@ -1,173 +1,243 @@
-"""The store's domain objects, built on first use and cached for the container's life.
+"""The composition root: every service of the store, built from settings, AWS clients, secrets
+and a clock, and nothing else.
 
-`app.py` calls these getters; nothing is built at import time. Tests call `reset()` after
-changing the environment (or inside `mock_aws`) so the next request builds fresh objects.
+Routes call `current()`, the store of this container, built from the environment on first use
+(nothing is built at import time). Tests build their own `Store` with their own clock, clients
+or key fetcher and `install()` it.
 """
 
 from __future__ import annotations
 
 import functools
-
-from pynamodb.connection import Connection
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from chalicelib.admin.auth import KeySet, TokenVerifier, fetch_jwks
-from chalicelib.catalog.products import Catalog, object_exists
+from chalicelib.admin.desk import AdminDesk
+from chalicelib.catalog.files import object_exists
+from chalicelib.catalog.products import Catalog
 from chalicelib.payments.checkout import Checkout
 from chalicelib.platform import aws, config
-from chalicelib.platform.tables import bind_models
+from chalicelib.platform.aws import AwsClients
+from chalicelib.platform.secrets import Secrets
+from chalicelib.platform.tables import Tables, bind_tables
+from chalicelib.platform.transactions import Transactions
 from chalicelib.sale.after_sale import AfterSale
 from chalicelib.sale.figures import Reports
-from chalicelib.sale.fulfilment import Fulfilment, LinkPolicy
-from chalicelib.sale.links import Downloads
+from chalicelib.sale.fulfilment import Fulfilment
+from chalicelib.sale.links import LinkPolicy, Links
+from chalicelib.sale.purchases import Purchases
 from chalicelib.sale.receipts import Mailer
+from chalicelib.sale.thanks import ThankYou
 
-
-@functools.cache
-def _bound() -> config.Settings:
-    settings = config.get_settings()
-    bind_models(settings, aws.dynamodb_connection())
-    return settings
-
-
-def settings() -> config.Settings:
-    """The stage's settings, with the models bound to its tables."""
-    return _bound()
-
-
-def _transactions() -> Connection:
-    """Transactions go through the models' shared connection (built once per container)."""
-    _bound()
-    return aws.dynamodb_connection()
-
-
-@functools.cache
-def get_catalog() -> Catalog:
-    s = _bound()
-
-    def file_exists(key: str) -> bool:
-        return object_exists(aws.s3_client(), s.bucket, key)
-
-    return Catalog(currency=s.currency, file_exists=file_exists)
-
-
+T = TypeVar("T")
 # Services that write absolute URLs (links in mails, Stripe's redirects) are built per base URL:
-# a store answers on a few (API Gateway's URL, a custom domain), so a small cache holds them all.
-BASES_CACHED = 8
+# a store answers on a few (API Gateway's URL, a custom domain), so a few are kept.
+BASES_KEPT = 8
 
 
-def _base(base: str | None) -> str:
-    return (base or _bound().site_url).rstrip("/")
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
-def get_link_policy(base: str | None = None) -> LinkPolicy:
-    """Links under `base` (default: `SITE_URL`)."""
-    return _link_policy(_base(base))
+class Store:
+    """Builds each service on first use and keeps it."""
+
+    def __init__(
+        self,
+        settings: config.Settings,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        clients: AwsClients | None = None,
+        secrets: Callable[[str], str] | None = None,
+        jwks: Callable[[], dict[str, Any]] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.clients = clients or AwsClients()
+        self.secret = secrets or Secrets(os.environ, self.clients.ssm)
+        self._jwks = jwks or (lambda: fetch_jwks(settings.cognito_jwks_url))
+        self._per_base: OrderedDict[tuple[str, str], Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    # -- what every request may need ------------------------------------------------------
+
+    @functools.cached_property
+    def tables(self) -> Tables:
+        """The models, bound to this stage's tables through the one DynamoDB connection."""
+        return bind_tables(self.settings, self.clients.dynamodb())
+
+    @functools.cached_property
+    def transactions(self) -> Transactions:
+        return Transactions(self.clients.dynamodb)
+
+    @functools.cached_property
+    def catalog(self) -> Catalog:
+        s = self.settings
+
+        def file_exists(key: str) -> bool:
+            return object_exists(self.clients.s3(), s.bucket, key)
+
+        return Catalog(model=self.tables.products, currency=s.currency, file_exists=file_exists)
+
+    @functools.cached_property
+    def purchases(self) -> Purchases:
+        return Purchases(self.tables.purchases)
+
+    @functools.cached_property
+    def mailer(self) -> Mailer:
+        s = self.settings
+        return Mailer(self.clients.ses(), sender=s.sender_email, site_name=s.site_name)
+
+    @functools.cached_property
+    def links(self) -> Links:
+        s = self.settings
+        return Links(
+            self.clients.s3(),
+            bucket=s.bucket,
+            presign_seconds=s.presign_seconds,
+            model=self.tables.links,
+            clock=self.clock,
+        )
+
+    @functools.cached_property
+    def reports(self) -> Reports:
+        s = self.settings
+        return Reports(
+            self.catalog, timezone=s.report_timezone, currency=s.currency, model=self.tables.sales
+        )
+
+    @functools.cached_property
+    def verifier(self) -> TokenVerifier:
+        s = self.settings
+        return TokenVerifier(
+            KeySet(self._jwks), issuer=s.cognito_issuer, client_id=s.user_pool_client_id
+        )
+
+    @functools.cached_property
+    def desk(self) -> AdminDesk:
+        return AdminDesk(
+            catalog=self.catalog,
+            purchases=self.purchases,
+            links=self.tables.links,
+            s3=self.clients.s3(),
+            bucket=self.settings.bucket,
+            clock=self.clock,
+        )
+
+    def webhook_secret(self) -> str:
+        return self.secret("STRIPE_WEBHOOK_SECRET")
+
+    # -- services that write absolute URLs, per base URL ------------------------------------
+
+    def link_policy(self, base: str | None = None) -> LinkPolicy:
+        """Links under `base` (default: `SITE_URL`)."""
+        s = self.settings
+        return self._for_base(
+            "links",
+            base,
+            lambda url: LinkPolicy(
+                key=self.secret("LINK_SIGNING_KEY"),
+                base_url=url,
+                download_limit=s.download_limit,
+                ttl_days=s.download_ttl_days,
+            ),
+        )
+
+    def checkout(self, base: str | None = None) -> Checkout:
+        """Checkout whose sessions bring the buyer back under `base`."""
+        s = self.settings
+        return self._for_base(
+            "checkout",
+            base,
+            lambda url: Checkout(
+                self.secret("STRIPE_SECRET_KEY"), s.stripe_api_base, url, store_id=s.store_id
+            ),
+        )
+
+    def fulfilment(self, base: str | None = None) -> Fulfilment:
+        """Fulfilment whose receipts link under `base`."""
+        return self._for_base(
+            "fulfilment",
+            base,
+            lambda url: Fulfilment(
+                catalog=self.catalog,
+                purchases=self.purchases,
+                mailer=self.mailer,
+                links=self.link_policy(url),
+                transactions=self.transactions,
+                timezone=self.settings.report_timezone,
+                clock=self.clock,
+            ),
+        )
+
+    def after_sale(self, base: str | None = None) -> AfterSale:
+        """Refunds, disputes and the seller's actions; resent links live under `base`."""
+        return self._for_base(
+            "after_sale",
+            base,
+            lambda url: AfterSale(
+                purchases=self.purchases,
+                links=self.link_policy(url),
+                mailer=self.mailer,
+                transactions=self.transactions,
+                timezone=self.settings.report_timezone,
+                clock=self.clock,
+                store_id=self.settings.store_id,
+            ),
+        )
+
+    def thank_you(self, public: str, page: str) -> ThankYou:
+        """The thank-you page: fulfilment mails under `public`, the page links under `page`."""
+        return ThankYou(
+            checkout=self.checkout(public),
+            fulfilment=self.fulfilment(public),
+            page_links=self.link_policy(page),
+            clock=self.clock,
+            store_id=self.settings.store_id,
+        )
+
+    def _for_base(self, kind: str, base: str | None, build: Callable[[str], T]) -> T:
+        url = (base or self.settings.site_url).rstrip("/")
+        key = (kind, url)
+        with self._lock:
+            if key in self._per_base:
+                self._per_base.move_to_end(key)
+                return self._per_base[key]
+        made = build(url)
+        with self._lock:
+            self._per_base[key] = made
+            while len(self._per_base) > BASES_KEPT * 4:
+                self._per_base.popitem(last=False)
+        return made
 
 
-@functools.lru_cache(maxsize=BASES_CACHED)
-def _link_policy(base: str) -> LinkPolicy:
-    s = _bound()
-    return LinkPolicy(
-        key=config.secret("LINK_SIGNING_KEY"),
-        site_url=base,
-        download_limit=s.download_limit,
-        ttl_days=s.download_ttl_days,
-    )
+_current: Store | None = None
+_current_lock = threading.Lock()
 
 
-@functools.cache
-def get_mailer() -> Mailer:
-    s = _bound()
-    return Mailer(aws.ses_client(), sender=s.sender_email, site_name=s.site_name)
+def current() -> Store:
+    """This container's store, built from the environment on first use."""
+    global _current
+    with _current_lock:
+        if _current is None:
+            _current = Store(config.get_settings())
+        return _current
 
 
-def get_fulfilment(base: str | None = None) -> Fulfilment:
-    """Fulfilment whose receipts link under `base` (default: `SITE_URL`)."""
-    return _fulfilment(_base(base))
-
-
-@functools.lru_cache(maxsize=BASES_CACHED)
-def _fulfilment(base: str) -> Fulfilment:
-    s = _bound()
-    return Fulfilment(
-        catalog=get_catalog(),
-        mailer=get_mailer(),
-        links=get_link_policy(base),
-        timezone=s.report_timezone,
-        connection_factory=_transactions,
-    )
-
-
-@functools.cache
-def get_downloads() -> Downloads:
-    s = _bound()
-    return Downloads(aws.s3_client(), bucket=s.bucket, presign_seconds=s.presign_seconds)
-
-
-def get_checkout(base: str | None = None) -> Checkout:
-    """Checkout whose sessions return the buyer under `base` (default: `SITE_URL`)."""
-    return _checkout(_base(base))
-
-
-@functools.lru_cache(maxsize=BASES_CACHED)
-def _checkout(base: str) -> Checkout:
-    s = _bound()
-    return Checkout(
-        config.secret("STRIPE_SECRET_KEY"), s.stripe_api_base, base, store_id=s.store_id
-    )
-
-
-def get_after_sale(base: str | None = None) -> AfterSale:
-    """After-sale actions whose mails link under `base` (default: `SITE_URL`)."""
-    return _after_sale(_base(base))
-
-
-@functools.lru_cache(maxsize=BASES_CACHED)
-def _after_sale(base: str) -> AfterSale:
-    s = _bound()
-    return AfterSale(
-        store_id=s.store_id,
-        links=get_link_policy(base),
-        mailer=get_mailer(),
-        timezone=s.report_timezone,
-        connection_factory=_transactions,
-    )
-
-
-@functools.cache
-def get_reports() -> Reports:
-    s = _bound()
-    return Reports(get_catalog(), timezone=s.report_timezone, currency=s.currency)
-
-
-@functools.cache
-def get_verifier() -> TokenVerifier:
-    s = _bound()
-    keys = KeySet(lambda: fetch_jwks(s.cognito_jwks_url))
-    return TokenVerifier(keys, issuer=s.cognito_issuer, client_id=s.user_pool_client_id)
-
-
-def webhook_secret() -> str:
-    return config.secret("STRIPE_WEBHOOK_SECRET")
-
-
-_GETTERS = (
-    _bound,
-    get_catalog,
-    _link_policy,
-    get_mailer,
-    _fulfilment,
-    get_downloads,
-    _checkout,
-    _after_sale,
-    get_reports,
-    get_verifier,
-)
+def install(store: Store) -> None:
+    """Use `store` from now on (tests)."""
+    global _current
+    with _current_lock:
+        _current = store
 
 
 def reset() -> None:
-    """Forget every cached object, setting and client."""
-    for getter in _GETTERS:
-        getter.cache_clear()
+    """Forget the store, the settings and every AWS client: the next request builds anew."""
+    install(None)  # type: ignore[arg-type]
     config.reset()
     aws.reset()

@@ -6,6 +6,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -18,6 +19,7 @@ from bull_chalice import resources, users
 from chalicelib import store
 from chalicelib.platform import aws as aws_clients
 from chalicelib.platform import config
+from chalicelib.store import Store
 
 WEBHOOK_SECRET = "whsec_test_" + "s" * 24
 REGION = "us-east-1"
@@ -48,13 +50,45 @@ TEST_ENV = {
 CLEARED_ENV = ("AWS_ENDPOINT_URL", "STRIPE_API_BASE", "AWS_PROFILE")
 
 
+class MovableClock:
+    """The store's clock in a test: now, unless the test moves it."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+        self.frozen: datetime | None = None
+
+    def __call__(self) -> datetime:
+        return (self.frozen or datetime.now(UTC)) + self.offset
+
+    def advance(self, delta: timedelta) -> None:
+        self.offset += delta
+
+    def freeze(self) -> datetime:
+        self.frozen = datetime.now(UTC)
+        return self.frozen
+
+
 @pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+def clock() -> MovableClock:
+    return MovableClock()
+
+
+def fresh_store(clock: MovableClock) -> Store:
+    """A store built from the environment as it is now (a new container), on the test's clock,
+    verifying tokens with the keys moto signs them with."""
+    store.reset()
+    built = Store(config.get_settings(), clock=clock, jwks=moto_jwks)
+    store.install(built)
+    return built
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, clock: MovableClock) -> dict[str, str]:
     for name in CLEARED_ENV:
         monkeypatch.delenv(name, raising=False)
     for name, value in TEST_ENV.items():
         monkeypatch.setenv(name, value)
-    store.reset()
+    fresh_store(clock)
     yield TEST_ENV
     store.reset()
 
@@ -76,10 +110,12 @@ def _serialise_moto(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def aws(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def aws(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, clock: MovableClock
+) -> Iterator[None]:
     _serialise_moto(monkeypatch)
     with mock_aws():
-        store.reset()
+        fresh_store(clock)
         settings = config.get_settings()
         resources.create_tables(settings, aws_clients.dynamodb_connection())
         resources.create_bucket(boto3.client("s3", region_name=REGION), settings)
@@ -92,7 +128,7 @@ def aws(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def product(aws: None) -> Any:
     """A $19.99 e-book on sale, with its file in the bucket."""
     return resources.add_product(
-        store.get_catalog(),
+        store.current().catalog,
         boto3.client("s3", region_name=REGION),
         config.get_settings(),
         name="The Bull Handbook",
@@ -171,13 +207,15 @@ def deliver(client: Client, payload: bytes, **kwargs: Any) -> Any:
 
 
 @pytest.fixture
-def stripe_api(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def stripe_api(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, clock: MovableClock
+) -> Iterator[Any]:
     """The local Stripe stand-in on a free port; the app's STRIPE_API_BASE points at it."""
     from bull_chalice.stripe_standin import StandIn, StandInServer
 
     server = StandInServer(StandIn("http://127.0.0.1:9/unused", WEBHOOK_SECRET), 0).start()
     monkeypatch.setenv("STRIPE_API_BASE", server.url)
-    store.reset()
+    fresh_store(clock)
     try:
         yield server.standin
     finally:
@@ -202,9 +240,7 @@ def moto_jwks() -> dict[str, Any]:
 class Pool:
     """A Cognito user pool in mock_aws with an admin and a plain user."""
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        from chalicelib.admin.auth import KeySet
-
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, clock: MovableClock) -> None:
         self.cognito = boto3.client("cognito-idp", region_name=REGION)
         made = resources.create_user_pool(self.cognito, "test")
         self.pool_id, self.client_id = made.pool_id, made.client_id
@@ -214,10 +250,7 @@ class Pool:
         )
         monkeypatch.setenv("USER_POOL_ID", self.pool_id)
         monkeypatch.setenv("USER_POOL_CLIENT_ID", self.client_id)
-        store.reset()
-        monkeypatch.setattr(
-            "chalicelib.store.KeySet", lambda fetch: KeySet(moto_jwks), raising=True
-        )
+        fresh_store(clock)
 
     def tokens(self, email: str = ADMIN_EMAIL, client_id: str | None = None) -> dict[str, str]:
         answer = self.cognito.initiate_auth(
@@ -235,8 +268,8 @@ class Pool:
 
 
 @pytest.fixture
-def pool(aws: None, monkeypatch: pytest.MonkeyPatch) -> Pool:
-    return Pool(monkeypatch)
+def pool(aws: None, monkeypatch: pytest.MonkeyPatch, clock: MovableClock) -> Pool:
+    return Pool(monkeypatch, clock)
 
 
 @pytest.fixture

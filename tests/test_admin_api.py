@@ -188,18 +188,18 @@ def test_resend_mails_a_new_link_and_kills_the_old_one(client, admin, sold):
 
 
 def test_a_download_during_a_resend_is_not_given_back(client, admin, sold, monkeypatch):
-    from chalicelib.sale.after_sale import AfterSale
+    from pynamodb.connection import Connection
 
-    real = AfterSale._replacement_link
+    real = Connection._make_api_call
     raced = []
 
-    def download_in_between(self, *args, **kwargs):
-        copied = real(self, *args, **kwargs)
-        if not raced:  # the buyer clicks after the old link was copied, before the commit
+    def download_first(conn, operation, kwargs):
+        if operation == "TransactWriteItems" and not raced:
+            # The buyer clicks after the resend read the old link, before its commit lands.
             raced.append(client.http.post(f"/download/{sold}").status_code)
-        return copied
+        return real(conn, operation, kwargs)
 
-    monkeypatch.setattr(AfterSale, "_replacement_link", download_in_between)
+    monkeypatch.setattr(Connection, "_make_api_call", download_first)
     assert _post(client, "/admin/purchases/cs_test_a1/resend", admin).status_code == 200
     assert raced == [303]
     assert DownloadLink.get(Purchase.get("cs_test_a1").token_hash).downloads_left == 4

@@ -13,9 +13,8 @@ from typing import Any
 import pytest
 
 from bull_chalice import gateway
-from chalicelib import store
 from chalicelib.web.base_url import base_path
-from tests.conftest import checkout_session, sent_emails, signed_headers, stripe_event
+from tests.conftest import checkout_session, fresh_store, sent_emails, signed_headers, stripe_event
 
 EXECUTE_API = "abc123defg.execute-api.us-east-1.amazonaws.com"
 SHAPES = {
@@ -53,9 +52,9 @@ def invoke(
 
 
 @pytest.fixture
-def no_site_url(env, monkeypatch):
+def no_site_url(env, monkeypatch, clock):
     monkeypatch.delenv("SITE_URL")
-    store.reset()
+    fresh_store(clock)
 
 
 @pytest.mark.parametrize("shape", SHAPES)

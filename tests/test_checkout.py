@@ -11,7 +11,7 @@ import pytest
 from chalicelib import store
 from chalicelib.catalog.products import Catalog
 from chalicelib.platform.tables import Purchase
-from tests.conftest import sent_emails
+from tests.conftest import fresh_store, sent_emails
 
 
 @pytest.fixture
@@ -47,9 +47,9 @@ def test_a_price_of_19_99_entered_by_the_seller_is_charged_as_1999_cents(shop, c
     from chalicelib.money import parse_amount
 
     item = resources.add_product(
-        store.get_catalog(),
+        store.current().catalog,
         __import__("boto3").client("s3", region_name="us-east-1"),
-        store.settings(),
+        store.current().settings,
         name="Course",
         price_cents=parse_amount("19.99"),
         filename="course.zip",
@@ -110,7 +110,7 @@ def test_unknown_product_is_404_and_starts_nothing(shop, client, product, produc
 
 
 def test_inactive_product_cannot_be_bought(shop, client, product):
-    store.get_catalog().update(product.id, active=False)
+    store.current().catalog.update(product.id, {"active": False})
     assert client.http.post(f"/checkout/{product.id}").status_code == 404
 
 
@@ -127,7 +127,7 @@ def test_an_email_stripe_refuses_is_a_400_that_says_so(shop, client, product):
 
 def test_a_price_change_reaches_the_very_next_checkout(shop, client, product):
     client.http.post(f"/checkout/{product.id}")  # warms this container's product cache
-    Catalog().update(product.id, price_cents=2500)  # the seller, through another container
+    Catalog().update(product.id, {"price_cents": 2500})  # the seller, through another container
     client.http.post(f"/checkout/{product.id}")
     amounts = [s["amount_total"] for s in shop.sessions.values()]
     assert amounts == [1999, 2500]
@@ -135,14 +135,14 @@ def test_a_price_change_reaches_the_very_next_checkout(shop, client, product):
 
 def test_a_product_just_taken_off_sale_cannot_be_bought(shop, client, product):
     client.http.post(f"/checkout/{product.id}")
-    Catalog().update(product.id, active=False)
+    Catalog().update(product.id, {"active": False})
     assert client.http.post(f"/checkout/{product.id}").status_code == 404
     assert len(shop.sessions) == 1
 
 
-def test_stripe_down_gives_a_clear_502_page(client, product, monkeypatch):
+def test_stripe_down_gives_a_clear_502_page(client, product, monkeypatch, clock):
     monkeypatch.setenv("STRIPE_API_BASE", "http://127.0.0.1:9")
-    store.reset()
+    fresh_store(clock)
     response = client.http.post(f"/checkout/{product.id}")
     assert response.status_code == 502, response.body
     assert b"payment provider" in response.body and b"Traceback" not in response.body
@@ -175,14 +175,12 @@ def test_thanks_after_payment_fulfils_once_and_shows_the_mailed_link(shop, clien
     assert Purchase.get(session_id).status == "paid"
 
 
-def test_thanks_stops_showing_the_link_an_hour_after_payment(shop, client, product, monkeypatch):
+def test_thanks_stops_showing_the_link_an_hour_after_payment(shop, client, product, clock):
     client.http.post(f"/checkout/{product.id}")
     session_id = next(iter(shop.sessions))
     _pay(shop, session_id)
     assert "/download/" in client.http.get(f"/thanks?session_id={session_id}").body.decode()
-    fulfilment = store.get_fulfilment()
-    later = fulfilment._clock() + timedelta(hours=1, minutes=1)
-    monkeypatch.setattr(fulfilment, "_clock", lambda: later)
+    clock.advance(timedelta(hours=1, minutes=1))
     page = client.http.get(f"/thanks?session_id={session_id}")
     assert page.status_code == 200
     assert "/download/" not in page.body.decode() and "in the email" in page.body.decode()
@@ -193,7 +191,7 @@ def test_thanks_never_shows_a_link_made_by_a_resend(shop, client, product):
     session_id = next(iter(shop.sessions))
     _pay(shop, session_id)
     client.http.get(f"/thanks?session_id={session_id}")
-    store.get_after_sale().resend(session_id)
+    store.current().after_sale().resend(session_id)
     page = client.http.get(f"/thanks?session_id={session_id}").body.decode()
     assert "/download/" not in page
     assert len(sent_emails()) == 2

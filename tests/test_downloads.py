@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from chalicelib import store
 from chalicelib.platform.tables import DownloadLink
 from chalicelib.sale.links import download_log
 from tests.conftest import checkout_session, deliver, sent_emails, stripe_event
@@ -80,18 +80,16 @@ def test_twenty_concurrent_downloads_with_five_left_give_exactly_five(client, to
     assert len(download_log(next(iter(DownloadLink.scan())))) == 5
 
 
-def test_identical_downloads_in_the_same_instant_are_logged_apart(client, token, monkeypatch):
-    instant = time.time()
-    monkeypatch.setattr(store.get_downloads(), "_clock", lambda: instant)
+def test_identical_downloads_in_the_same_instant_are_logged_apart(client, token, clock):
+    clock.freeze()
     for _ in range(2):
         client.http.post(f"/download/{token}", headers={"User-Agent": "same-browser"})
     log = download_log(next(iter(DownloadLink.scan())))
     assert [entry.user_agent for entry in log] == ["same-browser", "same-browser"]
 
 
-def test_expired_link_is_410_and_takes_nothing(client, token, monkeypatch):
-    downloads = store.get_downloads()
-    monkeypatch.setattr(downloads, "_clock", lambda: time.time() + 31 * 86400)
+def test_expired_link_is_410_and_takes_nothing(client, token, clock):
+    clock.advance(timedelta(days=31))
     response = client.http.post(f"/download/{token}")
     assert response.status_code == 410
     assert "expired" in response.body.decode()

@@ -5,7 +5,7 @@ finishes with exactly one purchase and one receipt."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from botocore.exceptions import ClientError
@@ -15,7 +15,7 @@ from chalicelib import store
 from chalicelib.platform import aws
 from chalicelib.platform.tables import DailySales, DownloadLink, Purchase
 from chalicelib.sale import fulfilment
-from tests.conftest import checkout_session, deliver, sent_emails, stripe_event
+from tests.conftest import checkout_session, deliver, fresh_store, sent_emails, stripe_event
 
 
 class Outage:
@@ -52,9 +52,9 @@ def _counts():
 @pytest.mark.parametrize("code", ["ProvisionedThroughputExceededException", "InternalServerError"])
 @pytest.mark.parametrize("operation", ["GetItem", "TransactWriteItems"])
 def test_dynamodb_failure_before_the_purchase_is_written_leaves_nothing(
-    client, product, monkeypatch, operation, code
+    client, product, monkeypatch, operation, code, clock
 ):
-    store.get_catalog()._cache.clear()
+    fresh_store(clock)  # a new container: nothing cached yet
     Outage(monkeypatch, operation, code=code)
     failed = deliver(client, _payload(product))
     assert failed.status_code == 503
@@ -105,7 +105,7 @@ def test_sdk_retry_of_a_commit_whose_answer_was_lost_still_sends_the_receipt(
 
 
 def test_commit_answer_lost_for_good_ends_in_one_receipt_on_stripes_retry(
-    client, product, monkeypatch
+    client, product, monkeypatch, clock
 ):
     monkeypatch.setattr(fulfilment, "RECEIPT_WAIT_SECONDS", 0.2)
 
@@ -117,8 +117,7 @@ def test_commit_answer_lost_for_good_ends_in_one_receipt_on_stripes_retry(
     assert _counts() == (1, 1, 1, 0)
     # Stripe's quick retry finds the claim of the failed call: not sent, so not "done".
     assert deliver(client, _payload(product)).status_code == 409
-    later = datetime.now(UTC) + fulfilment.CLAIM_LEASE + timedelta(seconds=1)
-    monkeypatch.setattr(store.get_fulfilment(), "_clock", lambda: later)
+    clock.advance(fulfilment.CLAIM_LEASE + timedelta(seconds=1))
     assert deliver(client, _payload(product)).status_code == 200
     assert deliver(client, _payload(product)).status_code == 200
     assert _counts() == (1, 1, 1, 1)
@@ -170,7 +169,7 @@ def test_presign_failure_gives_the_download_back(client, token, monkeypatch):
         )
 
     with monkeypatch.context() as patch:
-        patch.setattr(store.get_downloads(), "presign", broken)
+        patch.setattr(store.current().links, "presign", broken)
         page = client.http.post(f"/download/{token}")
     assert page.status_code == 503 and "ExpiredToken" not in page.body.decode()
     assert _left() == 5

@@ -10,7 +10,7 @@ import pytest
 
 from bull_chalice import resources
 from chalicelib import store
-from tests.conftest import checkout_session, deliver, stripe_event
+from tests.conftest import checkout_session, deliver, fresh_store, stripe_event
 
 
 def _epoch(day: str, hhmm: str = "12:00") -> int:
@@ -46,9 +46,9 @@ def _refund(client, intent, amount, refunded_cents, day):
 def sales(client, product, admin):
     """19.99 on 2026-11-02, 5.00 on 2026-11-05, and the 19.99 fully refunded on 2026-11-06."""
     cheap = resources.add_product(
-        store.get_catalog(),
+        store.current().catalog,
         boto3.client("s3", region_name="us-east-1"),
-        store.settings(),
+        store.current().settings,
         name="Sticker pack",
         price_cents=500,
         filename="stickers.zip",
@@ -76,6 +76,9 @@ def test_thirty_day_report_shows_each_sale_and_the_refund_on_its_day(client, adm
         "gross_cents": 1999,
         "refunded_cents": 0,
         "net_cents": 1999,
+        "gross": "$19.99",
+        "refunded": "$0.00",
+        "net": "$19.99",
     }
     assert days["2026-11-05"] == {
         "date": "2026-11-05",
@@ -83,6 +86,9 @@ def test_thirty_day_report_shows_each_sale_and_the_refund_on_its_day(client, adm
         "gross_cents": 500,
         "refunded_cents": 0,
         "net_cents": 500,
+        "gross": "$5.00",
+        "refunded": "$0.00",
+        "net": "$5.00",
     }
     assert days["2026-11-06"] == {
         "date": "2026-11-06",
@@ -90,6 +96,9 @@ def test_thirty_day_report_shows_each_sale_and_the_refund_on_its_day(client, adm
         "gross_cents": 0,
         "refunded_cents": 1999,
         "net_cents": -1999,
+        "gross": "$0.00",
+        "refunded": "$19.99",
+        "net": "-$19.99",
     }
     quiet = [
         d for d in report["days"] if d["date"] not in ("2026-11-02", "2026-11-05", "2026-11-06")
@@ -100,6 +109,9 @@ def test_thirty_day_report_shows_each_sale_and_the_refund_on_its_day(client, adm
         "gross_cents": 2499,
         "refunded_cents": 1999,
         "net_cents": 500,
+        "gross": "$24.99",
+        "refunded": "$19.99",
+        "net": "$5.00",
     }
     assert report["currency"] == "usd" and report["timezone"] == "UTC"
 
@@ -108,8 +120,14 @@ def test_report_lists_sales_per_product(client, admin, sales):
     big, cheap = sales
     report = _report(client, admin, "from=2026-11-01&to=2026-11-30")
     assert report["products"] == [
-        {"id": big.id, "name": "The Bull Handbook", "orders": 1, "gross_cents": 1999},
-        {"id": cheap.id, "name": "Sticker pack", "orders": 1, "gross_cents": 500},
+        {
+            "id": big.id,
+            "name": "The Bull Handbook",
+            "orders": 1,
+            "gross_cents": 1999,
+            "gross": "$19.99",
+        },
+        {"id": cheap.id, "name": "Sticker pack", "orders": 1, "gross_cents": 500, "gross": "$5.00"},
     ]
 
 
@@ -167,9 +185,11 @@ def test_bad_report_query_is_400(client, admin, aws, query):
     assert json.loads(response.body)["error"]["message"]
 
 
-def test_sale_at_2330_utc_lands_on_the_next_day_in_tokyo(client, product, admin, monkeypatch):
+def test_sale_at_2330_utc_lands_on_the_next_day_in_tokyo(
+    client, product, admin, monkeypatch, clock
+):
     monkeypatch.setenv("REPORT_TIMEZONE", "Asia/Tokyo")
-    store.reset()
+    fresh_store(clock)
     _sell(client, product.id, "cs_test_late", 1999, "2026-11-02", "23:30")
     report = _report(client, admin, "from=2026-11-02&to=2026-11-03")
     assert report["timezone"] == "Asia/Tokyo"

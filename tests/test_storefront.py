@@ -34,7 +34,7 @@ def test_products_json_lists_active_products_in_cents(client, product):
 
 
 def test_deactivated_product_leaves_the_store(client, product):
-    store.get_catalog().update(product.id, active=False)
+    store.current().catalog.update(product.id, {"active": False})
     assert json.loads(client.http.get("/products").body) == {"products": []}
     assert "The Bull Handbook" not in client.http.get("/").body.decode()
 
@@ -45,7 +45,7 @@ def test_empty_store_says_so(client, aws):
 
 
 def test_product_text_is_escaped_in_the_storefront(client, product):
-    store.get_catalog().update(product.id, name="<img src=x onerror=alert(1)>")
+    store.current().catalog.update(product.id, {"name": "<img src=x onerror=alert(1)>"})
     body = client.http.get("/").body.decode()
     assert "<img src=x" not in body and "&lt;img src=x" in body
 

@@ -3,22 +3,78 @@ link and download log. Every response is shaped here on purpose, never a raw ite
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PynamoDBException
 
 from chalicelib.catalog.products import Catalog, ProductView
 from chalicelib.errors import BadRequest, Unavailable
+from chalicelib.money import displayed, parse_amount
 from chalicelib.platform.tables import DownloadLink, Purchase
 from chalicelib.sale.links import download_log
+from chalicelib.sale.purchases import Purchases
 
 UPLOAD_URL_SECONDS = 900
 RECENT_LIMIT = 50
 
 
+PLAIN_AMOUNT = re.compile(r"[0-9]{1,9}(\.[0-9]{1,9})?")
+
+
 def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
+
+
+def _when(value: datetime | None, form: str = "%Y-%m-%d %H:%M") -> str:
+    """A time as the dashboard shows it: UTC, to the minute."""
+    return value.astimezone(UTC).strftime(form + " UTC") if value else ""
+
+
+def typed_price(fields: dict[str, Any], currency: str) -> Any:
+    """The price a seller typed, as text in `currency` (`price`: "19.99", or "1500" in yen),
+    parsed into minor units with the currency's own exponent; without `price`, `price_cents`
+    as sent (the catalog checks it).
+
+    Raises:
+        BadRequest (`bad_price`): `price` is not a plain amount in `currency`.
+    """
+    if "price" not in fields:
+        return fields.get("price_cents")
+    text = fields["price"].strip() if isinstance(fields["price"], str) else ""
+    if not PLAIN_AMOUNT.fullmatch(text):
+        raise BadRequest("Type the price as a plain amount such as 19.99.", code="bad_price")
+    try:
+        return parse_amount(text, currency)
+    except ValueError:
+        message = f"{text} has more decimals than {currency.upper()} allows."
+        raise BadRequest(message, code="bad_price") from None
+
+
+def link_shown(status: str | None, dispute_status: str | None, link_state: str | None) -> str:
+    """The link's state as the seller reads it: the payment's status until it is paid, then on
+    hold while a dispute is open, else the link's own state."""
+    if status != "paid":
+        return status or "pending"
+    if dispute_status == "open":
+        return "on_hold"
+    return link_state or "active"
+
+
+def _receipt(purchase: Purchase) -> str:
+    if purchase.receipt_error:
+        return f"Not delivered: {purchase.receipt_error}"
+    if purchase.receipt_sent_at:
+        return f"Sent {_when(purchase.receipt_sent_at)}"
+    return "Not sent yet"
+
+
+def product_view(product: ProductView) -> dict[str, Any]:
+    """A product as the admin API shows it, its price also as text (`price`: "¥1,500")."""
+    view = product.admin()
+    return {**view, **displayed(view, product.currency)}
 
 
 def purchase_view(purchase: Purchase, link: DownloadLink | None = None) -> dict[str, Any]:
@@ -38,11 +94,23 @@ def purchase_view(purchase: Purchase, link: DownloadLink | None = None) -> dict[
         "receipt_sent_at": _iso(purchase.receipt_sent_at),
         "receipt_error": purchase.receipt_error,
     }
+    # What the dashboard shows as it is: amounts, the link's state, the receipt, times.
+    state = link_shown(purchase.status, purchase.dispute_status, purchase.link_state)
+    view.update(displayed(view, purchase.currency or "usd"))
+    view.update(state=state, state_label=state.replace("_", " "), receipt=_receipt(purchase))
+    view["created"] = _when(purchase.created_at)
     if link is not None:
+        expires = datetime.fromtimestamp(int(link.expires_at), UTC)
         view["downloads_left"] = int(link.downloads_left)
-        view["expires_at"] = _iso(datetime.fromtimestamp(int(link.expires_at), UTC))
+        view["expires_at"] = _iso(expires)
+        view["expires"] = _when(expires)
         view["download_log"] = [
-            {"at": _iso(entry.at), "ip_hash": entry.ip_hash, "user_agent": entry.user_agent}
+            {
+                "at": _iso(entry.at),
+                "when": _when(entry.at, "%Y-%m-%d %H:%M:%S"),
+                "ip_hash": entry.ip_hash,
+                "user_agent": entry.user_agent,
+            }
             for entry in download_log(link)
         ]
     return view
@@ -51,10 +119,22 @@ def purchase_view(purchase: Purchase, link: DownloadLink | None = None) -> dict[
 class AdminDesk:
     """The seller's view of products and purchases."""
 
-    def __init__(self, catalog: Catalog, s3: Any, bucket: str) -> None:
+    def __init__(
+        self,
+        *,
+        catalog: Catalog,
+        purchases: Purchases,
+        links: type[DownloadLink],
+        s3: Any,
+        bucket: str,
+        clock: Callable[[], datetime],
+    ) -> None:
         self._catalog = catalog
+        self._purchases = purchases
+        self._links = links
         self._s3 = s3
         self._bucket = bucket
+        self._clock = clock
 
     def upload_url(self, product: ProductView) -> dict[str, Any]:
         """A presigned PUT for the product's pending file version, else its current one."""
@@ -66,43 +146,30 @@ class AdminDesk:
         return {"method": "PUT", "url": url, "expires_in": UPLOAD_URL_SECONDS}
 
     def products(self) -> list[dict[str, Any]]:
-        return [p.admin() for p in self._catalog.list_all()]
+        return [product_view(p) for p in self._catalog.list_all()]
 
-    def purchase(self, session_id: str, purchase: Purchase) -> dict[str, Any]:
+    def purchase(self, purchase: Purchase) -> dict[str, Any]:
         """A purchase with its current link's downloads left, expiry and download log."""
         link = None
         if purchase.token_hash:
             try:
-                link = DownloadLink.get(purchase.token_hash)
+                link = self._links.get(purchase.token_hash)
             except DoesNotExist:
                 link = None
             except PynamoDBException as exc:
                 raise Unavailable("The store could not read the purchase.") from exc
         return purchase_view(purchase, link)
 
-    def find(self, email: str | None, now: datetime | None = None) -> list[dict[str, Any]]:
-        """Purchases by buyer email (newest first), or the most recent ones."""
-        try:
-            if email:
-                email = email.strip()
-                if len(email) > 254 or "@" not in email:
-                    raise BadRequest("email does not look like an address")
-                items = Purchase.email_index.query(email, scan_index_forward=False, limit=100)
-                return [purchase_view(p) for p in items]
-            return [purchase_view(p) for p in self.recent(now or datetime.now(UTC))]
-        except PynamoDBException as exc:
-            raise Unavailable("The store could not read purchases.") from exc
+    def find(self, email: str | None) -> list[dict[str, Any]]:
+        """Purchases by buyer email (newest first), or the most recent ones.
 
-    def recent(self, now: datetime, limit: int = RECENT_LIMIT) -> list[Purchase]:
-        """The newest purchases: this month's partition of the recent index, then last month's."""
-        found: list[Purchase] = []
-        month = now.replace(day=1)
-        for _ in range(3):
-            key = month.strftime("%Y-%m")
-            found += list(
-                Purchase.recent_index.query(key, scan_index_forward=False, limit=limit - len(found))
-            )
-            if len(found) >= limit:
-                break
-            month = (month - timedelta(days=1)).replace(day=1)
-        return found
+        Raises:
+            BadRequest: the email does not look like an address.
+            Unavailable: DynamoDB failed.
+        """
+        if email:
+            email = email.strip()
+            if len(email) > 254 or "@" not in email:
+                raise BadRequest("email does not look like an address")
+            return [purchase_view(p) for p in self._purchases.by_buyer(email)]
+        return [purchase_view(p) for p in self._purchases.recent(self._clock(), RECENT_LIMIT)]

@@ -10,18 +10,20 @@ from __future__ import annotations
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PynamoDBException
 
+from chalicelib.catalog import rules
+from chalicelib.catalog.files import file_key_for, validate_filename
 from chalicelib.errors import BadRequest, Conflict, NotFound, Unavailable
 from chalicelib.platform.tables import Product
+from chalicelib.platform.transactions import condition_failed
 
 PRODUCT_ID = re.compile(r"^prod_[A-Za-z0-9]{6,40}$")
-SAFE_FILENAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ ()-]{0,199}$")
 CACHE_SECONDS = 30.0
 
 
@@ -80,30 +82,6 @@ class ProductView:
             "active": self.active,
             "pending_filename": self.pending_filename,
         }
-
-
-def object_exists(s3: Any, bucket: str, key: str) -> bool:
-    """Whether `key` is in `bucket` (one HeadObject). Other S3 errors propagate."""
-    from botocore.exceptions import ClientError
-
-    try:
-        s3.head_object(Bucket=bucket, Key=key)
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-            return False
-        raise
-    return True
-
-
-def file_key_for(product_id: str, version: int, filename: str) -> str:
-    return f"products/{product_id}/v{version}/{filename}"
-
-
-def validate_filename(filename: str) -> str:
-    name = filename.strip() if isinstance(filename, str) else ""
-    if not SAFE_FILENAME.match(name) or ".." in name:
-        raise BadRequest("filename must be a plain file name such as 'guide.pdf'")
-    return name
 
 
 class Catalog:
@@ -180,21 +158,19 @@ class Catalog:
         product_id: str | None = None,
     ) -> ProductView:
         """Create a product, off sale until its file is uploaded to `file_key` and it is
-        put on sale with `update(active=True)`."""
-        name = (name or "").strip()
-        if not 1 <= len(name) <= 200:
-            raise BadRequest("name must be 1 to 200 characters")
-        if len(description or "") > 2000:
-            raise BadRequest("description must be at most 2000 characters")
-        if not isinstance(price_cents, int) or isinstance(price_cents, bool):
-            raise BadRequest("price_cents must be a whole number of cents")
-        if not 50 <= price_cents <= 100_000_000:
-            raise BadRequest("price_cents must be between 50 and 100000000")
+        put on sale with `update(id, {"active": True})`.
+
+        Raises:
+            BadRequest: a field is malformed, the currency is not the store's, or the id is
+                taken.
+            Unavailable: DynamoDB failed.
+        """
+        name, description = rules.name(name), rules.description(description or "")
+        price_cents, filename = rules.price_cents(price_cents), validate_filename(filename)
         if not re.fullmatch(r"[a-z]{3}", (currency or "").lower()):
             raise BadRequest("currency must be a three-letter ISO code such as 'usd'")
         if self._currency and currency.lower() != self._currency:
             raise BadRequest(f"this store sells in {self._currency.upper()}", code="bad_currency")
-        filename = validate_filename(filename)
         product_id = product_id or f"prod_{secrets.token_hex(8)}"
         if not PRODUCT_ID.match(product_id):
             raise BadRequest("product id must look like prod_ followed by letters and digits")
@@ -202,7 +178,7 @@ class Catalog:
         item = self._model(
             product_id,
             name=name,
-            description=description or "",
+            description=description,
             price_cents=price_cents,
             currency=currency.lower(),
             filename=filename,
@@ -215,94 +191,79 @@ class Catalog:
         try:
             item.save(condition=self._model.product_id.does_not_exist())
         except PynamoDBException as exc:
-            if _conditional_failed(exc):
+            if condition_failed(exc):
                 raise BadRequest("a product with this id exists already") from None
             raise Unavailable("The product could not be saved. Try again.") from exc
-        view = ProductView.of(item)
-        self._cache[product_id] = (self._clock(), view)
-        return view
+        return self._remember(item)
 
-    def update(
-        self,
-        product_id: str,
-        *,
-        price_cents: int | None = None,
-        active: bool | None = None,
-        filename: str | None = None,
-        publish_file: bool | None = None,
-        name: str | None = None,
-        description: str | None = None,
-    ) -> ProductView:
-        """Change price, availability or text; start a new file version (`filename`, which
-        waits as pending) or publish the pending one once uploaded (`publish_file`).
+    def update(self, product_id: str, changes: Mapping[str, Any]) -> ProductView:
+        """Apply the seller's `changes` (any of `rules.EDITABLE`): price, name, description, being
+        on sale (`active`), a new file version (`filename`, which waits as pending) or
+        publishing the pending one once it is uploaded (`publish_file`).
 
         Raises:
-            BadRequest: a field is malformed.
+            BadRequest: an unknown or malformed field.
             NotFound: no such product.
             Conflict: `active` or `publish_file` while the file it needs is not uploaded, or
                 the product changed meanwhile (retry).
             Unavailable: DynamoDB or S3 failed.
         """
-        for label, value in (("name", name), ("description", description), ("filename", filename)):
-            if value is not None and not isinstance(value, str):
-                raise BadRequest(f"{label} must be text")
-        for label, value in (("active", active), ("publish_file", publish_file)):
-            if value is not None and not isinstance(value, bool):
-                raise BadRequest(f"{label} must be true or false")
-        if filename is not None and publish_file:
+        unknown = set(changes) - set(rules.EDITABLE)
+        if unknown:
+            raise BadRequest(f"unknown fields: {', '.join(sorted(unknown))}")
+        wanted = {field: rules.EDITABLE[field](value) for field, value in changes.items()}
+        if "filename" in wanted and wanted.get("publish_file"):
             raise BadRequest("upload the new file before publishing it")
         current = self.get(product_id, fresh=True)
         model = self._model
         actions = [model.updated_at.set(datetime.now(UTC))]
         # Whatever was checked (a file's presence) must still hold when the write lands.
         condition = model.product_id.exists() & (model.file_key == current.file_key)
-        if price_cents is not None:
-            if isinstance(price_cents, bool) or not isinstance(price_cents, int):
-                raise BadRequest("price_cents must be a whole number of cents")
-            if not 50 <= price_cents <= 100_000_000:
-                raise BadRequest("price_cents must be between 50 and 100000000")
-            actions.append(model.price_cents.set(price_cents))
-        if name is not None:
-            if not 1 <= len(name.strip()) <= 200:
-                raise BadRequest("name must be 1 to 200 characters")
-            actions.append(model.name.set(name.strip()))
-        if description is not None:
-            if len(description) > 2000:
-                raise BadRequest("description must be at most 2000 characters")
-            actions.append(model.description.set(description))
-        if filename is not None:
-            filename = validate_filename(filename)
+        for field in ("price_cents", "name", "description"):
+            if field in wanted:
+                actions.append(getattr(model, field).set(wanted[field]))
+        if "filename" in wanted:
             version = max(current.file_version, current.pending_version or 0) + 1
-            actions += [model.pending_filename.set(filename), model.pending_version.set(version)]
+            actions += [
+                model.pending_filename.set(wanted["filename"]),
+                model.pending_version.set(version),
+            ]
         live_key = current.file_key
-        if publish_file:
-            pending_key = current.pending_file_key
-            if pending_key is None:
-                raise Conflict("There is no new file to publish.", code="no_pending_file")
-            self._require_file(pending_key)
+        if wanted.get("publish_file"):
+            live_key = self._publishable(current)
             actions += [
                 model.filename.set(current.pending_filename),
                 model.file_version.set(current.pending_version),
-                model.file_key.set(pending_key),
+                model.file_key.set(live_key),
                 model.pending_filename.remove(),
                 model.pending_version.remove(),
             ]
             condition &= model.pending_version == current.pending_version
-            live_key = pending_key
-        if active is not None:
-            if active:
+        if "active" in wanted:
+            if wanted["active"]:
                 self._require_file(live_key)
-            actions.append(model.active.set(active))
-            actions.append(model.listed.set("1") if active else model.listed.remove())
+            actions.append(model.active.set(wanted["active"]))
+            actions.append(model.listed.set("1") if wanted["active"] else model.listed.remove())
         item = model(product_id)
         try:
             item.update(actions=actions, condition=condition)
         except PynamoDBException as exc:
-            if _conditional_failed(exc):
+            if condition_failed(exc):
                 raise Conflict("The product changed meanwhile; try again.") from None
             raise Unavailable("The product could not be saved. Try again.") from exc
+        return self._remember(item)
+
+    def _publishable(self, current: ProductView) -> str:
+        """The pending file's key, once it is uploaded."""
+        pending_key = current.pending_file_key
+        if pending_key is None:
+            raise Conflict("There is no new file to publish.", code="no_pending_file")
+        self._require_file(pending_key)
+        return pending_key
+
+    def _remember(self, item: Product) -> ProductView:
         view = ProductView.of(item)
-        self._cache[product_id] = (self._clock(), view)
+        self._cache[view.id] = (self._clock(), view)
         return view
 
     def _require_file(self, key: str) -> None:
@@ -315,8 +276,3 @@ class Catalog:
         if not present:
             message = "That file has not been uploaded yet; upload it, then try again."
             raise Conflict(message, code="file_missing")
-
-
-def _conditional_failed(exc: Exception) -> bool:
-    cause = getattr(exc, "cause_response_code", None)
-    return cause == "ConditionalCheckFailedException"

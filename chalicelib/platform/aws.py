@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from pynamodb.connection import Connection
@@ -86,6 +88,17 @@ class SharedConnection(Connection):
 def dynamodb_connection() -> Connection:
     settings = get_settings()
     return SharedConnection(region=settings.region, host=settings.aws_endpoint_url)
+
+
+@dataclass(frozen=True)
+class AwsClients:
+    """Where the store's services get their clients (each built on first use); a test may hand
+    the store its own."""
+
+    s3: Callable[[], Any] = field(default=lambda: s3_client())
+    ses: Callable[[], Any] = field(default=lambda: ses_client())
+    ssm: Callable[[], Any] = field(default=lambda: ssm_client())
+    dynamodb: Callable[[], Connection] = field(default=lambda: dynamodb_connection())
 
 
 def reset() -> None:

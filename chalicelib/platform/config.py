@@ -1,9 +1,8 @@
 """Settings of one deployed stage, read from its environment in one place.
 
 Nothing here runs at import time: `get_settings()` reads the environment on first use and
-caches the result, so tests can set variables and call `reset()`. Secrets (the Stripe keys, the
-link-signing key) are given either directly (local stack, tests) or as the *name* of an SSM
-SecureString parameter (deployed stages); `secret()` resolves them once per container.
+caches the result, so tests can set variables and call `reset()`. Secrets are read by
+`chalicelib.platform.secrets`.
 """
 
 from __future__ import annotations
@@ -122,34 +121,6 @@ def _timezone(name: str) -> str:
     return name
 
 
-# Secrets: NAME directly from the environment, or NAME_PARAM naming an SSM SecureString.
-SECRET_NAMES = ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "LINK_SIGNING_KEY")
-
-
-@functools.cache
-def secret(name: str) -> str:
-    """Return the secret `name`, from the environment or from SSM (once per container).
-
-    Raises:
-        ConfigError: neither `name` nor `name_PARAM` is set, or the parameter is empty.
-    """
-    if name not in SECRET_NAMES:
-        raise ConfigError(f"unknown secret {name}")
-    direct = os.environ.get(name, "")
-    if direct:
-        return direct
-    param = os.environ.get(f"{name}_PARAM", "")
-    if not param:
-        raise ConfigError(f"set {name} or {name}_PARAM")
-    from chalicelib.platform.aws import ssm_client
-
-    value = ssm_client().get_parameter(Name=param, WithDecryption=True)["Parameter"]["Value"]
-    if not value:
-        raise ConfigError(f"SSM parameter {param} is empty")
-    return value
-
-
 def reset() -> None:
-    """Forget cached settings and secrets (tests and the local stack call this)."""
+    """Forget the cached settings (tests and the local stack call this)."""
     get_settings.cache_clear()
-    secret.cache_clear()

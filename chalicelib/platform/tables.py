@@ -11,6 +11,8 @@ Money is integer minor units; times are UTC.
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
+from datetime import date, datetime
 
 from pynamodb.attributes import (
     BooleanAttribute,
@@ -187,6 +189,27 @@ class DailySales(Model):
 
 
 ALL_MODELS: tuple[type[Model], ...] = (Product, Purchase, DownloadLink, DailySales)
+
+
+def month_partition(when: date | datetime) -> str:
+    """The partition key of a month (`2026-11`): purchases by month, sales figures by month."""
+    return when.strftime("%Y-%m")
+
+
+@dataclass(frozen=True)
+class Tables:
+    """The models, bound to one stage's tables."""
+
+    products: type[Product]
+    purchases: type[Purchase]
+    links: type[DownloadLink]
+    sales: type[DailySales]
+
+
+def bind_tables(settings: Settings, connection: Connection | None = None) -> Tables:
+    """Bind every model to the stage's tables (see `bind_models`); the bound models."""
+    bind_models(settings, connection)
+    return Tables(products=Product, purchases=Purchase, links=DownloadLink, sales=DailySales)
 
 
 def bind_models(settings: Settings, connection: Connection | None = None) -> None:

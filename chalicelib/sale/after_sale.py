@@ -11,27 +11,28 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from pynamodb.exceptions import PynamoDBException, TransactWriteError
-from pynamodb.transactions import TransactWrite
+from pynamodb.exceptions import PynamoDBException
 
-from chalicelib.errors import Conflict, ReceiptNotSent, Unavailable
+from chalicelib.errors import Conflict, NotFound, ReceiptNotSent, Unavailable
 from chalicelib.payments.events import is_ours
 from chalicelib.platform.tables import DailySales, DownloadLink, Purchase
-from chalicelib.sale.fulfilment import LinkPolicy, Outcome, load_purchase, rollup_key, sale_day
-from chalicelib.sale.receipts import Mailer, Receipt
+from chalicelib.platform.transactions import CONDITION, CONFLICT, Transactions
+from chalicelib.sale.figures import figures_item
+from chalicelib.sale.links import LinkPolicy
+from chalicelib.sale.outcome import Outcome
+from chalicelib.sale.purchases import Purchases
+from chalicelib.sale.receipts import Mailer, receipt_for
 
 if TYPE_CHECKING:
     from chalicelib.payments.checkout import Checkout
 
 logger = logging.getLogger(__name__)
 
-ATTEMPTS = 4
 TERMINAL_LINK_STATES = ("refunded", "revoked")
 DISPUTE_GRACE = timedelta(hours=1)
 
@@ -56,26 +57,29 @@ class AfterSale:
 
     def __init__(
         self,
+        *,
+        purchases: Purchases,
         links: LinkPolicy,
         mailer: Mailer,
+        transactions: Transactions,
         timezone: str,
-        connection_factory: Callable[[], Any],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         store_id: str | None = None,
     ) -> None:
-        self._store_id = store_id
+        self._purchases = purchases
         self._links = links
         self._mailer = mailer
+        self._transactions = transactions
         self._timezone = timezone
-        self._connection = connection_factory
         self._clock = clock
+        self._store_id = store_id
 
     # -- Stripe events ------------------------------------------------------------------
 
     def charge_refunded(self, charge: dict[str, Any], at: datetime) -> Outcome:
         """Record the charge's cumulative `amount_refunded`; a full refund kills the link."""
         refunded = _as_int(charge.get("amount_refunded"))
-        purchase = self._by_intent(charge.get("payment_intent"))
+        purchase = self._purchases.by_payment(charge.get("payment_intent"))
         ours = is_ours(charge.get("metadata"), self._store_id)
         if purchase is None and ours and refunded is not None:
             # Stripe copies the PaymentIntent's metadata (set at checkout) onto the charge: this
@@ -188,19 +192,14 @@ class AfterSale:
             link = DownloadLink.get(purchase.token_hash, consistent_read=True)
         except PynamoDBException as exc:
             raise Unavailable("The new link is made but could not be read; resend again.") from exc
+        receipt = receipt_for(
+            purchase,
+            self._links.url(purchase.session_id, int(purchase.link_version)),
+            downloads=int(link.downloads_left),
+            expires_at=datetime.fromtimestamp(int(link.expires_at), UTC),
+        )
         try:
-            self._mailer.send_receipt(
-                Receipt(
-                    to=purchase.email,
-                    product_name=purchase.product_name,
-                    amount_cents=int(purchase.amount_cents),
-                    currency=purchase.currency,
-                    link=self._links.url(purchase.session_id, int(purchase.link_version)),
-                    downloads=int(link.downloads_left),
-                    expires_at=datetime.fromtimestamp(int(link.expires_at), UTC),
-                    session_id=purchase.session_id,
-                )
-            )
+            self._mailer.send_receipt(receipt)
         except ReceiptNotSent as exc:
             message = "The new link is made, but the email could not be sent; resend again."
             raise ReceiptNotSent(message) from exc
@@ -212,6 +211,24 @@ class AfterSale:
                 ]
             )
         return purchase
+
+    def act(self, action: str, session_id: str, checkout: Checkout) -> Purchase:
+        """The seller's `action` on a purchase: `resend`, `reset`, `revoke` or `refund`.
+
+        Raises:
+            NotFound: no such action or purchase.
+            Conflict: the purchase cannot take the action (unpaid, no email, refunded).
+            PaymentProviderError: Stripe refused the refund or could not be reached.
+        """
+        actions: dict[str, Callable[[str], Purchase]] = {
+            "resend": self.resend,
+            "reset": self.reset,
+            "revoke": self.revoke,
+            "refund": lambda sid: self.request_refund(sid, checkout),
+        }
+        if action not in actions:
+            raise NotFound("No such action.")
+        return actions[action](session_id)
 
     def request_refund(self, session_id: str, checkout: Checkout) -> Purchase:
         """Ask Stripe to refund a paid purchase in full. Nothing changes here yet: the link
@@ -232,7 +249,7 @@ class AfterSale:
 
     def get(self, session_id: str) -> Purchase:
         """The purchase (consistent read). Raises NotFound or Unavailable."""
-        return load_purchase(session_id)
+        return self._purchases.get(session_id)
 
     # -- the mechanism --------------------------------------------------------------------
 
@@ -242,20 +259,11 @@ class AfterSale:
         it, but only for `DISPUTE_GRACE` after the event (a shared Stripe account's other
         stores' disputes are then ignored instead of retried for days)."""
         intent = dispute.get("payment_intent")
-        purchase = self._by_intent(intent)
+        purchase = self._purchases.by_payment(intent)
         recent = self._clock() - at < DISPUTE_GRACE
         if purchase is None and recent and isinstance(intent, str) and intent.startswith("pi_"):
             raise Conflict("The purchase is not recorded yet; retry later.", code="not_yet")
         return purchase
-
-    def _by_intent(self, intent: Any) -> Purchase | None:
-        if not isinstance(intent, str) or not intent.startswith("pi_"):
-            return None
-        try:
-            keys = list(Purchase.payment_intent_index.query(intent, limit=1))
-        except PynamoDBException as exc:
-            raise Unavailable("The store could not find the purchase.") from exc
-        return keys[0] if keys else None
 
     def _change(
         self,
@@ -264,25 +272,18 @@ class AfterSale:
         at: datetime,
         result: str,
     ) -> Outcome:
-        for attempt in range(ATTEMPTS):
+        """Read the purchase, decide, write; again on fresh state if it changed meanwhile."""
+
+        def attempt() -> Outcome:
             purchase = self.get(session_id)
             change = decide(purchase)
             if change is None:
                 return Outcome("duplicate", session_id)
-            try:
-                self._write(purchase, change, at)
-                return Outcome(result, session_id)
-            except TransactWriteError as exc:
-                codes = [r.code if r else None for r in exc.cancellation_reasons]
-                if attempt + 1 < ATTEMPTS and (
-                    "ConditionalCheckFailed" in codes or "TransactionConflict" in codes
-                ):
-                    time.sleep(0.05 * (attempt + 1))
-                    continue
-                raise Unavailable("The store could not record the change.") from exc
-            except PynamoDBException as exc:
-                raise Unavailable("The store could not record the change.") from exc
-        raise Unavailable("The store could not record the change.")
+            self._write(purchase, change, at)
+            return Outcome(result, session_id)
+
+        failure = "The store could not record the change."
+        return self._transactions.attempt(attempt, retry_on=(CONDITION, CONFLICT), failure=failure)
 
     def _write(self, purchase: Purchase, change: Change, at: datetime) -> None:
         now = self._clock()
@@ -303,7 +304,7 @@ class AfterSale:
             if purchase.updated_at
             else Purchase.updated_at.does_not_exist()
         )
-        with TransactWrite(connection=self._connection()) as tx:
+        with self._transactions.write() as tx:
             tx.update(purchase, actions=actions, condition=unchanged)
             old_link = DownloadLink(purchase.token_hash) if purchase.token_hash else None
             if new_link is not None and old_link is not None:
@@ -318,9 +319,8 @@ class AfterSale:
                     condition=DownloadLink.token_hash.exists(),
                 )
             if change.refunded_delta:
-                month, day_product = rollup_key(sale_day(at, self._timezone), purchase.product_id)
                 tx.update(
-                    DailySales(month, day_product),
+                    figures_item(at, self._timezone, purchase.product_id),
                     actions=[
                         DailySales.refunded_cents.add(change.refunded_delta),
                         DailySales.currency.set(purchase.currency),
@@ -332,10 +332,9 @@ class AfterSale:
         if change.link_state:
             actions.append(DownloadLink.state.set(change.link_state))
         if change.link_reset:
-            expires = now + timedelta(days=self._links.ttl_days)
             actions += [
                 DownloadLink.downloads_left.set(self._links.download_limit),
-                DownloadLink.expires_at.set(int(expires.timestamp())),
+                DownloadLink.expires_at.set(int(self._links.expiry(now).timestamp())),
             ]
         return actions
 
@@ -344,26 +343,11 @@ class AfterSale:
     ) -> tuple[DownloadLink, Any]:
         """The new link, a copy of the old one's counts and log, and the condition that the
         old link is still as copied (a download in between makes the change retry)."""
-        from chalicelib.sale.links import hash_token
-
         old = DownloadLink.get(purchase.token_hash, consistent_read=True)
         unchanged = (DownloadLink.downloads_left == int(old.downloads_left)) & (
             DownloadLink.state == old.state
         )
-        new = DownloadLink(
-            hash_token(self._links.token(purchase.session_id, version)),
-            session_id=purchase.session_id,
-            product_id=old.product_id,
-            product_name=old.product_name,
-            file_key=old.file_key,
-            filename=old.filename,
-            downloads_left=int(old.downloads_left),
-            expires_at=int(old.expires_at),
-            state=old.state,
-            log=set(old.log or ()) or None,
-            created_at=now,
-        )
-        return new, unchanged
+        return self._links.replacement(old, version, now), unchanged
 
 
 def _require_settled(purchase: Purchase) -> None:

@@ -1,4 +1,5 @@
-"""Sales reports from the daily rollups: per day (zero days included), totals, per product.
+"""The sales figures: one item per product and store-timezone day, kept up to date by every sale
+and refund, and the reports built from them: per day (zero days included), totals, per product.
 
 A report reads the `DailySales` partitions of the months it covers with a sort-key range, so
 its cost grows with the days asked, never with the purchases stored.
@@ -18,12 +19,25 @@ from pynamodb.exceptions import PynamoDBException
 
 from chalicelib.catalog.products import Catalog
 from chalicelib.errors import BadRequest, NotFound, Unavailable
-from chalicelib.platform.tables import DailySales
+from chalicelib.money import displayed as amounts_as_text
+from chalicelib.money import format_amount, parse_amount
+from chalicelib.platform.tables import DailySales, month_partition
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
 FIRST_YEAR, LAST_YEAR = 2000, 2999  # keeps date arithmetic far from date.min and date.max
 CSV_HEADER = ("date", "orders", "gross_cents", "refunded_cents", "net_cents")
+
+
+def sale_day(when: datetime, timezone: str) -> str:
+    """The store-timezone calendar day of a UTC instant, as YYYY-MM-DD."""
+    return when.astimezone(ZoneInfo(timezone)).date().isoformat()
+
+
+def figures_item(when: datetime, timezone: str, product_id: str) -> DailySales:
+    """The figures item of a product on the store-timezone day of `when` (key only)."""
+    day = sale_day(when, timezone)
+    return DailySales(month_partition(date.fromisoformat(day)), f"{day}#{product_id}")
 
 
 @dataclass(frozen=True)
@@ -39,7 +53,7 @@ class DateRange:
     def months(self) -> list[str]:
         months, day = [], self.start.replace(day=1)
         while day <= self.end:
-            months.append(day.strftime("%Y-%m"))
+            months.append(month_partition(day))
             day = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
         return months
 
@@ -120,7 +134,7 @@ class Reports:
                 per_product.items(), key=lambda item: -item[1]["gross_cents"]
             )
         ]
-        return {
+        report = {
             "from": days.start.isoformat(),
             "to": days.end.isoformat(),
             "timezone": self._timezone,
@@ -129,6 +143,7 @@ class Reports:
             "totals": totals,
             "products": products,
         }
+        return displayed(report)
 
     def _rows(self, days: DateRange) -> list[DailySales]:
         low, high = f"{days.start.isoformat()}#", f"{days.end.isoformat()}#\uffff"
@@ -146,6 +161,31 @@ class Reports:
             return self._catalog.get(product_id).name
         except NotFound:
             return product_id
+
+
+def displayed(report: dict[str, Any]) -> dict[str, Any]:
+    """The report as the dashboard shows it: beside every `*_cents` amount the same as text in
+    its currency's own exponent (`gross_cents` 1500 and `gross` "¥1,500" in JPY), and the chart's
+    `axis`."""
+    currency = report["currency"]
+    for row in [*report["days"], report["totals"], *report["products"]]:
+        row.update(amounts_as_text(row, currency))
+    for row in report.get("other_currencies", []):
+        row.update(amounts_as_text(row, row["currency"]))
+    largest = max((day["gross_cents"] for day in report["days"]), default=0)
+    report["axis"] = chart_axis(largest, currency)
+    return report
+
+
+def chart_axis(largest_cents: int, currency: str) -> dict[str, Any]:
+    """A round top for a chart of amounts up to `largest_cents` (at least 4 whole units of the
+    currency) and the labels of its five gridlines: `{"top_cents": 2000, "labels": ["$0", "$5",
+    "$10", "$15", "$20"]}`."""
+    value = max(largest_cents, 4 * parse_amount("1", currency))
+    step = 10 ** (len(str(value)) - 1)
+    top = -(-value // step) * step
+    labels = [format_amount(round(top * g / 4), currency, whole=True) for g in range(5)]
+    return {"top_cents": top, "labels": labels}
 
 
 def as_csv(report: dict[str, Any]) -> str:

@@ -21,67 +21,32 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
-from pynamodb.exceptions import (
-    DoesNotExist,
-    PynamoDBException,
-    TransactWriteError,
-    UpdateError,
-)
-from pynamodb.transactions import TransactWrite
+from pynamodb.exceptions import PynamoDBException, UpdateError
 
 from chalicelib.catalog.products import Catalog, ProductView
 from chalicelib.errors import NotFound, ReceiptPending, ReceiptRejected, Unavailable
 from chalicelib.payments.events import CheckoutFacts
-from chalicelib.platform.tables import DailySales, DownloadLink, Purchase
-from chalicelib.sale.links import hash_token, link_url, make_token
-from chalicelib.sale.receipts import Mailer, Receipt
+from chalicelib.platform.tables import DailySales, DownloadLink, Purchase, month_partition
+from chalicelib.platform.transactions import (
+    CONDITION,
+    CONFLICT,
+    Cancelled,
+    Transactions,
+    condition_failed,
+)
+from chalicelib.sale.figures import figures_item, sale_day
+from chalicelib.sale.links import LinkPolicy
+from chalicelib.sale.outcome import Outcome
+from chalicelib.sale.purchases import PAID_STATUSES, Purchases
+from chalicelib.sale.receipts import Mailer, receipt_for
 
 logger = logging.getLogger(__name__)
 
 CLAIM_LEASE = timedelta(minutes=2)
 RECEIPT_WAIT_SECONDS = 3.0
-THANKS_LINK_WINDOW = timedelta(hours=1)
-PAID_STATUSES = ("paid", "no_payment_required")
-TRANSACTION_ATTEMPTS = 4
-
-
-@dataclass(frozen=True)
-class LinkPolicy:
-    """How links are made: the signing key, the site, and the defaults for a new link."""
-
-    key: str
-    site_url: str
-    download_limit: int
-    ttl_days: int
-
-    def token(self, session_id: str, version: int) -> str:
-        return make_token(self.key, session_id, version)
-
-    def url(self, session_id: str, version: int) -> str:
-        return link_url(self.site_url, self.token(session_id, version))
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What a delivery did: `fulfilled`, `duplicate`, `pending`, `failed` or `ignored`."""
-
-    result: str
-    session_id: str = ""
-    detail: str = ""
-
-
-def sale_day(when: datetime, timezone: str) -> str:
-    """The store-timezone calendar day of a UTC instant, as YYYY-MM-DD."""
-    return when.astimezone(ZoneInfo(timezone)).date().isoformat()
-
-
-def rollup_key(day: str, product_id: str) -> tuple[str, str]:
-    return day[:7], f"{day}#{product_id}"
 
 
 class Fulfilment:
@@ -89,18 +54,21 @@ class Fulfilment:
 
     def __init__(
         self,
+        *,
         catalog: Catalog,
+        purchases: Purchases,
         mailer: Mailer,
         links: LinkPolicy,
+        transactions: Transactions,
         timezone: str,
-        connection_factory,
-        clock=lambda: datetime.now(UTC),
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._catalog = catalog
+        self._purchases = purchases
         self._mailer = mailer
         self._links = links
+        self._transactions = transactions
         self._timezone = timezone
-        self._connection = connection_factory
         self._clock = clock
 
     # -- events -------------------------------------------------------------------------
@@ -128,7 +96,7 @@ class Fulfilment:
         try:
             purchase.save(condition=condition)
         except PynamoDBException as exc:
-            if _condition_failed(exc):
+            if condition_failed(exc):
                 return Outcome("duplicate", facts.session_id)
             raise Unavailable("The store could not record the purchase.") from exc
         return Outcome(status, facts.session_id)
@@ -144,22 +112,21 @@ class Fulfilment:
         product = self._product(facts)
         if product is None:
             return Outcome("ignored", facts.session_id, "unknown product")
-        for attempt in range(TRANSACTION_ATTEMPTS):
-            now = self._clock()
-            try:
-                purchase = self._commit(facts, product, now)
-            except TransactWriteError as exc:
-                codes = [r.code if r else None for r in exc.cancellation_reasons]
-                if codes and codes[0] == "ConditionalCheckFailed":
-                    return self.ensure_receipt(facts.session_id, our_claim=now)
-                if "TransactionConflict" in codes and attempt + 1 < TRANSACTION_ATTEMPTS:
-                    time.sleep(0.05 * (attempt + 1))
-                    continue
+        claimed: list[datetime] = []
+
+        def commit() -> Purchase:
+            claimed.append(self._clock())
+            return self._commit(facts, product, claimed[-1])
+
+        try:
+            purchase = self._transactions.attempt(
+                commit, retry_on=(CONFLICT,), failure="The store could not record the purchase."
+            )
+        except Cancelled as exc:
+            if exc.first != CONDITION:
                 raise Unavailable("The store could not record the purchase.") from exc
-            except PynamoDBException as exc:
-                raise Unavailable("The store could not record the purchase.") from exc
-            return Outcome("fulfilled", facts.session_id, self._send_claimed(purchase))
-        raise Unavailable("The store could not record the purchase.")
+            return self.ensure_receipt(facts.session_id, our_claim=claimed[-1])
+        return Outcome("fulfilled", facts.session_id, self._send_claimed(purchase))
 
     def ensure_receipt(self, session_id: str, our_claim: datetime | None = None) -> Outcome:
         """For a purchase already recorded: send its receipt unless sent or being sent.
@@ -191,7 +158,7 @@ class Fulfilment:
                 ),
             )
         except UpdateError as exc:
-            if _condition_failed(exc):
+            if condition_failed(exc):
                 return self._await_receipt(session_id)
             raise Unavailable("The store could not record the receipt.") from exc
         return Outcome("fulfilled", session_id, self._send_claimed(purchase) or "sent on retry")
@@ -213,21 +180,7 @@ class Fulfilment:
 
     def purchase(self, session_id: str) -> Purchase:
         """The recorded purchase (strongly consistent read). Raises NotFound or Unavailable."""
-        return load_purchase(session_id)
-
-    def thanks_link(self, purchase: Purchase) -> str | None:
-        """The download link the thank-you page may show, or None to point at the email.
-
-        Only the first link, and only shortly after payment: a thanks URL left in a browser's
-        history must not keep handing out the purchase's link, nor the new one a resend made.
-        """
-        if purchase.status != "paid" or purchase.link_state != "active":
-            return None
-        if int(purchase.link_version or 0) != 1 or purchase.paid_at is None:
-            return None
-        if self._clock() - purchase.paid_at > THANKS_LINK_WINDOW:
-            return None
-        return self._links.url(purchase.session_id, 1)
+        return self._purchases.get(session_id)
 
     # -- internals ----------------------------------------------------------------------
 
@@ -250,43 +203,25 @@ class Fulfilment:
             payment_intent=facts.payment_intent,
             status=status,
             created_at=facts.sold_at,
-            sale_month=facts.sold_at.strftime("%Y-%m"),
+            sale_month=month_partition(facts.sold_at),
             updated_at=self._clock(),
         )
 
     def _commit(self, facts: CheckoutFacts, product: ProductView, now: datetime) -> Purchase:
-        day = sale_day(facts.sold_at, self._timezone)
-        token_hash = hash_token(self._links.token(facts.session_id, 1))
-        expires = now + timedelta(days=self._links.ttl_days)
+        link = self._links.new_link(facts.session_id, product, now)
         purchase = self._purchase(facts, product, status="paid")
         purchase.paid_at = now
-        purchase.sale_day = day
+        purchase.sale_day = sale_day(facts.sold_at, self._timezone)
         purchase.link_version = 1
-        purchase.token_hash = token_hash
+        purchase.token_hash = link.token_hash
         purchase.link_state = "active"
         purchase.receipt_claimed_at = now
-        link = DownloadLink(
-            token_hash,
-            session_id=facts.session_id,
-            product_id=product.id,
-            product_name=product.name,
-            file_key=product.file_key,
-            filename=product.filename,
-            downloads_left=self._links.download_limit,
-            expires_at=int(expires.timestamp()),
-            state="active",
-            created_at=now,
-        )
-        month, day_product = rollup_key(day, product.id)
-        token = uuid.uuid4().hex  # the same for the SDK's retries of this one commit
-        with TransactWrite(connection=self._connection(), client_request_token=token) as tx:
-            tx.save(
-                purchase,
-                condition=Purchase.session_id.does_not_exist() | (Purchase.status == "pending"),
-            )
+        still_unpaid = Purchase.session_id.does_not_exist() | (Purchase.status == "pending")
+        with self._transactions.write(idempotent=True) as tx:
+            tx.save(purchase, condition=still_unpaid)
             tx.save(link, condition=DownloadLink.token_hash.does_not_exist())
             tx.update(
-                DailySales(month, day_product),
+                figures_item(facts.sold_at, self._timezone, product.id),
                 actions=[
                     DailySales.orders.add(1),
                     DailySales.gross_cents.add(facts.amount_cents),
@@ -303,15 +238,11 @@ class Fulfilment:
         """
         if not purchase.email:
             return "no email address"
-        receipt = Receipt(
-            to=purchase.email,
-            product_name=purchase.product_name,
-            amount_cents=int(purchase.amount_cents),
-            currency=purchase.currency,
-            link=self._links.url(purchase.session_id, int(purchase.link_version)),
+        receipt = receipt_for(
+            purchase,
+            self._links.url(purchase.session_id, int(purchase.link_version)),
             downloads=self._links.download_limit,
-            expires_at=(purchase.paid_at or self._clock()) + timedelta(days=self._links.ttl_days),
-            session_id=purchase.session_id,
+            expires_at=self._links.expiry(purchase.paid_at or self._clock()),
         )
         try:
             self._mailer.send_receipt(receipt)
@@ -340,22 +271,3 @@ class Fulfilment:
             purchase.update(actions=[Purchase.receipt_claimed_at.remove()])
         except PynamoDBException:
             logger.warning("could not release receipt claim on %s", purchase.session_id)
-
-
-def load_purchase(session_id: str) -> Purchase:
-    """The purchase of a Checkout Session, read strongly consistent.
-
-    Raises:
-        NotFound: no purchase for this session.
-        Unavailable: DynamoDB failed.
-    """
-    try:
-        return Purchase.get(session_id, consistent_read=True)
-    except DoesNotExist:
-        raise NotFound("No such purchase.") from None
-    except PynamoDBException as exc:
-        raise Unavailable("The store could not read the purchase.") from exc
-
-
-def _condition_failed(exc: Exception) -> bool:
-    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"

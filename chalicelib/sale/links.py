@@ -1,4 +1,5 @@
-"""Private download links: tokens, the landing page's facts, and taking one download.
+"""A purchase's private download link: how links are made, their landing page, and taking one
+download.
 
 A token is HMAC-SHA256(link key, "session_id:version"), base64url: 256 bits the buyer holds and
 we can recompute (so `/thanks` shows the same link as the email). Only its SHA-256 is stored.
@@ -14,15 +15,19 @@ import hmac
 import json
 import re
 import secrets
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import DoesNotExist, PynamoDBException, UpdateError
 
 from chalicelib.errors import LinkGone, NotFound, Unavailable
 from chalicelib.platform.tables import DownloadLink
+from chalicelib.platform.transactions import condition_failed
+
+if TYPE_CHECKING:
+    from chalicelib.catalog.products import ProductView
 
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{43}$")
 MAX_USER_AGENT = 300
@@ -46,8 +51,58 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def link_url(site_url: str, token: str) -> str:
-    return f"{site_url}/download/{token}"
+@dataclass(frozen=True)
+class LinkPolicy:
+    """How links are made: the signing key, the base URL they live under, and what a new link
+    gives (downloads, days)."""
+
+    key: str
+    base_url: str
+    download_limit: int
+    ttl_days: int
+
+    def token(self, session_id: str, version: int) -> str:
+        return make_token(self.key, session_id, version)
+
+    def token_hash(self, session_id: str, version: int) -> str:
+        return hash_token(self.token(session_id, version))
+
+    def url(self, session_id: str, version: int) -> str:
+        return f"{self.base_url}/download/{self.token(session_id, version)}"
+
+    def expiry(self, start: datetime) -> datetime:
+        return start + timedelta(days=self.ttl_days)
+
+    def new_link(self, session_id: str, product: ProductView, now: datetime) -> DownloadLink:
+        """The first link of a purchase (version 1): full downloads, expiring in `ttl_days`."""
+        return DownloadLink(
+            self.token_hash(session_id, 1),
+            session_id=session_id,
+            product_id=product.id,
+            product_name=product.name,
+            file_key=product.file_key,
+            filename=product.filename,
+            downloads_left=self.download_limit,
+            expires_at=int(self.expiry(now).timestamp()),
+            state="active",
+            created_at=now,
+        )
+
+    def replacement(self, old: DownloadLink, version: int, now: datetime) -> DownloadLink:
+        """A new link that carries on where `old` stands: its downloads, expiry, state, log."""
+        return DownloadLink(
+            self.token_hash(old.session_id, version),
+            session_id=old.session_id,
+            product_id=old.product_id,
+            product_name=old.product_name,
+            file_key=old.file_key,
+            filename=old.filename,
+            downloads_left=int(old.downloads_left),
+            expires_at=int(old.expires_at),
+            state=old.state,
+            log=set(old.log or ()) or None,
+            created_at=now,
+        )
 
 
 @dataclass(frozen=True)
@@ -141,7 +196,7 @@ def _gone(reason: str) -> LinkGone:
     return LinkGone(reason, GONE_MESSAGES.get(reason, "This link no longer works."))
 
 
-class Downloads:
+class Links:
     """Looks up links and hands out downloads, one conditional update each."""
 
     def __init__(
@@ -150,7 +205,7 @@ class Downloads:
         bucket: str,
         presign_seconds: int,
         model: type[DownloadLink] = DownloadLink,
-        clock=time.time,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._s3 = s3
         self._bucket = bucket
@@ -176,7 +231,7 @@ class Downloads:
             LinkGone: the link exists but gives no more downloads.
         """
         view = _view(self._find(token))
-        reason = view.gone_reason(self._clock())
+        reason = view.gone_reason(self._clock().timestamp())
         if reason:
             raise _gone(reason)
         return view
@@ -191,7 +246,7 @@ class Downloads:
         """
         if not TOKEN_PATTERN.match(token or ""):
             raise NotFound("No such download link.")
-        now = self._clock()
+        now = self._clock().timestamp()
         model = self._model
         entry = DownloadEntry.taken(now, ip, user_agent)
         link = model(hash_token(token))
@@ -206,7 +261,7 @@ class Downloads:
                 ),
             )
         except UpdateError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
+            if condition_failed(exc):
                 raise self._explain(token) from None
             raise Unavailable("The store could not hand out the download. Try again.") from exc
         except PynamoDBException as exc:
@@ -233,7 +288,7 @@ class Downloads:
     def _explain(self, token: str) -> Exception:
         """Why a conditional take failed: the link is gone, or it never existed."""
         link = self._find(token)
-        reason = _view(link).gone_reason(self._clock()) or "used_up"
+        reason = _view(link).gone_reason(self._clock().timestamp()) or "used_up"
         return _gone(reason)
 
     def _give_back(self, link: DownloadLink) -> None:

@@ -23,6 +23,20 @@ class Receipt:
     session_id: str
 
 
+def receipt_for(purchase: Any, url: str, downloads: int, expires_at: datetime) -> Receipt:
+    """The receipt of a paid purchase whose current link is `url`."""
+    return Receipt(
+        to=purchase.email,
+        product_name=purchase.product_name,
+        amount_cents=int(purchase.amount_cents),
+        currency=purchase.currency,
+        link=url,
+        downloads=downloads,
+        expires_at=expires_at,
+        session_id=purchase.session_id,
+    )
+
+
 class Mailer:
     """Sends the store's email through an SES client it is given."""
 

@@ -1,0 +1,95 @@
+"""DynamoDB writes that must happen together, and the one retry loop around them.
+
+A transaction is cancelled as a whole: its reasons say, item by item, why (`ConditionalCheckFailed`
+when an item's condition no longer holds, `TransactionConflict` when another request was
+changing the item at that moment). Callers say which reasons mean "read again and retry".
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from pynamodb.exceptions import PynamoDBException, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.errors import Unavailable
+
+T = TypeVar("T")
+ATTEMPTS = 4
+CONFLICT = "TransactionConflict"
+CONDITION = "ConditionalCheckFailed"
+
+
+class Cancelled(Exception):
+    """A transaction DynamoDB cancelled for a reason the caller did not retry on."""
+
+    def __init__(self, reasons: list[str | None]) -> None:
+        super().__init__(", ".join(str(r) for r in reasons))
+        self.reasons = reasons
+
+    @property
+    def first(self) -> str | None:
+        return self.reasons[0] if self.reasons else None
+
+
+def condition_failed(exc: Exception) -> bool:
+    """Whether a single conditional write failed its condition (not a DynamoDB failure)."""
+    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+def _reasons(exc: TransactWriteError) -> list[str | None]:
+    return [reason.code if reason else None for reason in exc.cancellation_reasons]
+
+
+class Transactions:
+    """Runs transactional writes through the store's one DynamoDB connection."""
+
+    def __init__(
+        self,
+        connection: Callable[[], Any],
+        attempts: int = ATTEMPTS,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._connection = connection
+        self._attempts = attempts
+        self._sleep = sleep
+
+    @contextmanager
+    def write(self, *, idempotent: bool = False) -> Iterator[TransactWrite]:
+        """A transaction to add writes to; it commits when the block ends.
+
+        `idempotent` gives it a client request token, so the SDK's retry of a commit whose
+        answer was lost succeeds instead of failing its own conditions.
+        """
+        token = uuid.uuid4().hex if idempotent else None
+        with TransactWrite(connection=self._connection(), client_request_token=token) as tx:
+            yield tx
+
+    def attempt(self, step: Callable[[], T], *, retry_on: Collection[str], failure: str) -> T:
+        """Run `step` (which reads, decides and writes one transaction) until it commits.
+
+        After a cancellation with a reason in `retry_on` it runs again, on fresh reads, up to
+        the attempt limit.
+
+        Raises:
+            Cancelled: the transaction was cancelled for another reason.
+            Unavailable: DynamoDB failed, or the retries ran out (`failure` is the message).
+        """
+        for attempt in range(self._attempts):
+            try:
+                return step()
+            except TransactWriteError as exc:
+                reasons = _reasons(exc)
+                if not set(reasons) & set(retry_on):
+                    if any(reasons):
+                        raise Cancelled(reasons) from exc
+                    raise Unavailable(failure) from exc
+                if attempt + 1 < self._attempts:
+                    self._sleep(0.05 * (attempt + 1))
+            except PynamoDBException as exc:
+                raise Unavailable(failure) from exc
+        raise Unavailable(failure)

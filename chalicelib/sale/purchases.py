@@ -1,0 +1,73 @@
+"""The purchases table, read in one place: by Checkout Session, by payment, by buyer, by month."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, PynamoDBException
+
+from chalicelib.errors import NotFound, Unavailable
+from chalicelib.platform.tables import Purchase, month_partition
+
+PAID_STATUSES = ("paid", "no_payment_required")
+
+
+class Purchases:
+    """Reads purchases; every read the store makes of the table goes through here."""
+
+    def __init__(self, model: type[Purchase] = Purchase) -> None:
+        self.model = model
+
+    def get(self, session_id: str) -> Purchase:
+        """The purchase of a Checkout Session, read strongly consistent.
+
+        Raises:
+            NotFound: no purchase for this session.
+            Unavailable: DynamoDB failed.
+        """
+        try:
+            return self.model.get(session_id, consistent_read=True)
+        except DoesNotExist:
+            raise NotFound("No such purchase.") from None
+        except PynamoDBException as exc:
+            raise Unavailable("The store could not read the purchase.") from exc
+
+    def by_payment(self, payment_intent: Any) -> Purchase | None:
+        """The purchase a refund or dispute names by its PaymentIntent, if any.
+
+        Raises:
+            Unavailable: DynamoDB failed.
+        """
+        if not isinstance(payment_intent, str) or not payment_intent.startswith("pi_"):
+            return None
+        try:
+            found = list(self.model.payment_intent_index.query(payment_intent, limit=1))
+        except PynamoDBException as exc:
+            raise Unavailable("The store could not find the purchase.") from exc
+        return found[0] if found else None
+
+    def by_buyer(self, email: str, limit: int = 100) -> list[Purchase]:
+        """A buyer's purchases, newest first. Raises Unavailable."""
+        try:
+            return list(self.model.email_index.query(email, scan_index_forward=False, limit=limit))
+        except PynamoDBException as exc:
+            raise Unavailable("The store could not read purchases.") from exc
+
+    def recent(self, now: datetime, limit: int) -> list[Purchase]:
+        """The newest purchases: this month's partition of the recent index, then the months
+        before (three at most). Raises Unavailable."""
+        found: list[Purchase] = []
+        month = now.replace(day=1)
+        try:
+            for _ in range(3):
+                query = self.model.recent_index.query(
+                    month_partition(month), scan_index_forward=False, limit=limit - len(found)
+                )
+                found += list(query)
+                if len(found) >= limit:
+                    break
+                month = (month - timedelta(days=1)).replace(day=1)
+        except PynamoDBException as exc:
+            raise Unavailable("The store could not read purchases.") from exc
+        return found
