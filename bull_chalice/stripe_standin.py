@@ -107,7 +107,9 @@ class StandIn(StripeApi):
 
     def route(self, request: Request) -> Response:
         path, method = request.path.rstrip("/"), request.method
-        params = _nested(parse_qsl(request.get_data(as_text=True), keep_blank_values=True))
+        # Stripe's client sends a GET's or DELETE's parameters in the query, the rest in the body.
+        query = parse_qsl(request.query_string.decode(), keep_blank_values=True)
+        params = _nested(query + parse_qsl(request.get_data(as_text=True), keep_blank_values=True))
         if path == "/v1/checkout/sessions" and method == "POST":
             return self.create_session(params)
         if match := re.fullmatch(r"/v1/checkout/sessions/([^/]+)", path):

@@ -654,6 +654,52 @@ def test_teardown_removes_what_setup_deploy_and_webhook_made_and_keeps_the_data(
     assert len(fake_chalice.read_text().splitlines()) == 1  # nothing left to delete
 
 
+def _endpoint(endpoint_id, store):
+    return {
+        "id": endpoint_id,
+        "object": "webhook_endpoint",
+        "url": f"https://{store}.example.test/webhooks/stripe",
+        "metadata": {"store": store},
+    }
+
+
+def test_the_stand_in_pages_webhook_endpoints_like_stripe(stripe_api):
+    import stripe
+
+    from bull_chalice.stripe_client import stripe_client
+
+    for n in range(5):
+        stripe_api.endpoints[f"we_{n}"] = _endpoint(f"we_{n}", "bull-dev")
+    client = stripe_client(KEY)  # STRIPE_API_BASE: the stand-in
+    first = client.v1.webhook_endpoints.list(params={"limit": 2})
+    assert [e.id for e in first.data] == ["we_4", "we_3"] and first.has_more  # newest first
+    last = client.v1.webhook_endpoints.list(params={"limit": 2, "starting_after": "we_1"})
+    assert [e.id for e in last.data] == ["we_0"] and not last.has_more
+    assert [e.id for e in first.auto_paging_iter()] == ["we_4", "we_3", "we_2", "we_1", "we_0"]
+    with pytest.raises(stripe.InvalidRequestError) as gone:
+        client.v1.webhook_endpoints.list(params={"starting_after": "we_deleted"})
+    assert gone.value.code == "resource_missing" and gone.value.param == "starting_after"
+
+
+def test_teardown_deletes_the_stage_webhooks_on_every_page(workspace, monkeypatch, stripe_api):
+    """More endpoints than one page of 100: every one of this stage's goes, on every page,
+    and no other stage's."""
+    _, outputs, _, _ = workspace
+    _configured(monkeypatch, outputs)
+    for n in range(250):
+        store = "bull-prod" if n % 50 == 7 else "bull-dev"
+        stripe_api.endpoints[f"we_{n:03d}"] = _endpoint(f"we_{n:03d}", store)
+    others = sorted(
+        k for k, v in stripe_api.endpoints.items() if v["metadata"]["store"] != "bull-dev"
+    )
+
+    _stub_teardown(monkeypatch, outputs)
+    result = _teardown("--yes")
+    assert result.exit_code == 0, result.output
+    assert sorted(stripe_api.endpoints) == others
+    assert result.output.count("Deleted the Stripe webhook") == 250 - len(others)
+
+
 def test_teardown_delete_data_empties_the_bucket_and_deletes_tables_and_bucket(
     workspace, monkeypatch, stripe_api
 ):

@@ -43,19 +43,22 @@ def _delete_webhooks(target: Target, stage: str, names: dict[str, str], env: dic
         if base
     }
     store = store_id(stage, env)
-    found = False
-    for endpoint in webhook_endpoints(client):
-        data = endpoint.to_dict()  # a StripeObject is not a dict
-        if data.get("url") not in urls and (data.get("metadata") or {}).get("store") != store:
-            continue
-        found = True
+    # Every page first, then the deletions: deleting while paging would pull the cursor
+    # (`starting_after`, the last id of a page) out from under the next page.
+    doomed = [
+        (endpoint.id, data.get("url"))
+        for endpoint in webhook_endpoints(client)
+        for data in [endpoint.to_dict()]  # a StripeObject is not a dict
+        if data.get("url") in urls or (data.get("metadata") or {}).get("store") == store
+    ]
+    for endpoint_id, url in doomed:
         try:
-            client.v1.webhook_endpoints.delete(endpoint.id)
+            client.v1.webhook_endpoints.delete(endpoint_id)
         except Exception as exc:
             if getattr(exc, "code", None) != "resource_missing":
                 raise
-        click.echo(f"Deleted the Stripe webhook {endpoint.id} ({endpoint.url}).")
-    if not found:
+        click.echo(f"Deleted the Stripe webhook {endpoint_id} ({url}).")
+    if not doomed:
         click.echo(f"Stripe webhook: none for stage {stage} (already gone).")
 
 
