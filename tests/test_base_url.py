@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from bull_chalice import gateway
+from bull_chalice.rehearse import gateway
 from chalicelib.web.base_url import base_path
 from tests.conftest import checkout_session, fresh_store, sent_emails, signed_headers, stripe_event
 

@@ -1,6 +1,6 @@
 """A Lambda execution environment's bootstrap: the standard library and the unzipped package.
 
-Run by a clean interpreter (`python -I -S lambda_runtime.py`: no site-packages, no user site,
+Run by a clean interpreter (`python -I -S bootstrap.py`: no site-packages, no user site,
 no PYTHON* variables, not even this file's folder on the path), it does what Lambda's Python
 runtime does: put `LAMBDA_TASK_ROOT` on the path, import `_HANDLER` (an init failure is
 reported to `/runtime/init/error`), then loop on the Runtime API (`AWS_LAMBDA_RUNTIME_API`):

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -241,7 +240,7 @@ class CognitoAuthorizer:
                 )  # fmt: skip
             except jwt.ExpiredSignatureError:
                 return gateway_answer(401, "The incoming token has expired")
-            except (jwt.PyJWTError, KeyError, ValueError):
+            except (jwt.PyJWTError, KeyError, ValueError, OSError):  # OSError: JWKS unreachable
                 continue
             if claims.get("token_use") != "id":
                 continue
@@ -259,10 +258,11 @@ class CognitoAuthorizer:
 
 
 def _claim_text(value: Any) -> str:
-    if isinstance(value, list):  # API Gateway renders lists like cognito:groups as "[a b]"
+    """A claim as API Gateway passes it: text; lists like `cognito:groups` as `[a b]`."""
+    if isinstance(value, list):
         return "[" + " ".join(str(v) for v in value) + "]"
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
+    if isinstance(value, bool):
+        return str(value).lower()
     return str(value)
 
 
@@ -271,7 +271,3 @@ def _fetch(url: str) -> bytes:
 
     with urllib.request.urlopen(url, timeout=5) as answer:
         return answer.read()
-
-
-def http_date() -> str:
-    return time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime())

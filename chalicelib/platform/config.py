@@ -12,9 +12,15 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from chalicelib.errors import StoreError
 
-class ConfigError(RuntimeError):
-    """A required setting is missing or malformed."""
+
+class ConfigError(StoreError):
+    """A required setting is missing or malformed: the store cannot serve until the seller
+    fixes it (503, and the reason in the log)."""
+
+    status = 503
+    code = "not_configured"
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from urllib.parse import parse_qs
 from chalice import Response
 
 from chalicelib.errors import BadRequest, StoreError
+from chalicelib.web.security import page_policy
 
 logger = logging.getLogger("bull")
 
@@ -34,7 +35,20 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 
 def html(body: str, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(body=body, status_code=status, headers={**HTML_HEADERS, **(headers or {})})
+    """An HTML page with the store's security headers (a page may bring its own policy)."""
+    policy = {"Content-Security-Policy": page_policy(_settings_or_none())}
+    return Response(
+        body=body, status_code=status, headers={**HTML_HEADERS, **policy, **(headers or {})}
+    )
+
+
+def _settings_or_none() -> Any:
+    from chalicelib.platform.config import ConfigError, get_settings
+
+    try:
+        return get_settings()
+    except ConfigError:  # an error page must render even when settings do not load
+        return None
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

@@ -1,13 +1,16 @@
-"""What the dashboard page may load and talk to: its nonce, its Content-Security-Policy.
+"""What the store's pages may load and talk to: their Content-Security-Policy.
 
-The page runs one script, `static/dashboard.js`, loaded with the page's nonce; nothing inline
-runs. It talks to the store (`'self'`), to Cognito and to the bucket's presigned uploads.
+Buyer pages run no script at all; their forms post to the store, which redirects to Stripe's
+Checkout or to a presigned download from the bucket. The dashboard runs one script,
+`static/dashboard.js`, loaded with the page's nonce; nothing inline runs. It talks to the store
+(`'self'`), to Cognito and to the bucket's presigned uploads.
 """
 
 from __future__ import annotations
 
 import secrets
 from typing import Any
+from urllib.parse import urlsplit
 
 
 def new_nonce() -> str:
@@ -20,12 +23,30 @@ def cognito_url(settings: Any) -> str:
     return settings.aws_endpoint_url or f"https://cognito-idp.{settings.region}.amazonaws.com/"
 
 
-def upload_origins(settings: Any) -> str:
-    """Where the dashboard PUTs product files (presigned S3 URLs)."""
+def bucket_origins(settings: Any) -> str:
+    """Where presigned S3 URLs point: the dashboard's uploads, the buyers' downloads."""
     if settings.aws_endpoint_url:
         return settings.aws_endpoint_url.rstrip("/")
     bucket, region = settings.bucket, settings.region
     return f"https://{bucket}.s3.{region}.amazonaws.com https://{bucket}.s3.amazonaws.com"
+
+
+def checkout_origin(settings: Any) -> str:
+    """Where Stripe Checkout's pages are (the local stand-in's when it plays Stripe)."""
+    if settings.stripe_api_base:
+        parts = urlsplit(settings.stripe_api_base)
+        return f"{parts.scheme}://{parts.netloc}"
+    return "https://checkout.stripe.com"
+
+
+def page_policy(settings: Any | None) -> str:
+    """A buyer page's CSP: no script, inline styles, forms only to the store and the places
+    it redirects them (Chromium applies `form-action` to the redirect too)."""
+    targets = f" {checkout_origin(settings)} {bucket_origins(settings)}" if settings else ""
+    return (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+        f"form-action 'self'{targets}; frame-ancestors 'none'; base-uri 'none'"
+    )
 
 
 def dashboard_policy(settings: Any, nonce: str) -> str:
@@ -33,7 +54,7 @@ def dashboard_policy(settings: Any, nonce: str) -> str:
     the upload origins, no framing, no `<base>`, forms only to the store."""
     return (
         f"default-src 'self'; script-src 'nonce-{nonce}'; style-src 'self' 'unsafe-inline'; "
-        f"connect-src 'self' {cognito_url(settings)} {upload_origins(settings)}; "
+        f"connect-src 'self' {cognito_url(settings)} {bucket_origins(settings)}; "
         "img-src 'self' data: blob:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
     )
 

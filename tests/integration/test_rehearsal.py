@@ -8,19 +8,23 @@ interpreter, loads nothing from outside the unzipped package and the standard li
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import signal
+import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import requests
 import stripe
 
 from bench.common import checkout_event
-from bull_chalice import gateway, users
+from bull_chalice import users
 from bull_chalice.local import local_client
-from bull_chalice.rehearse import Package, build_package
+from bull_chalice.rehearse import Package, build_package, gateway
 
 pytestmark = [
     pytest.mark.integration,
@@ -184,3 +188,57 @@ def test_the_packaged_function_loads_nothing_from_outside_itself(local_stack, st
     assert result["statuses"] == [200, 303, 200, 200, 200]
     assert result["outside"] == []
     assert not any("site-packages" in entry for entry in result["path"][1:])
+
+
+def _environments(local_stack) -> list[int]:
+    """The PIDs of the rehearsal's execution environments (the front's children)."""
+    front = local_stack.processes["app"].pid
+    children = Path(f"/proc/{front}/task/{front}/children").read_text().split()
+    return [int(pid) for pid in children]
+
+
+def test_an_execution_environment_that_dies_loses_no_request(local_stack, stack):
+    victim = _environments(local_stack)[0]
+    os.kill(victim, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while victim in _environments(local_stack) and time.monotonic() < deadline:
+        time.sleep(0.1)  # until the runtime has seen it die (and started another)
+    answers = [requests.get(f"{stack.api_url}/products", timeout=10) for _ in range(8)]
+    assert [a.status_code for a in answers] == [200] * 8
+
+
+def test_a_forged_host_never_reaches_a_page_or_a_checkout(local_stack, stack):
+    forged = {"Host": "evil.example"}
+    page = requests.get(f"{stack.api_url}/", headers=forged, timeout=30)
+    assert page.status_code == 200 and "evil.example" not in page.text
+    checkout = requests.post(
+        f"{stack.api_url}/checkout/{stack.demo_product_id}",
+        headers=forged,
+        allow_redirects=False,
+        timeout=30,
+    )
+    session_id = checkout.headers["Location"].rsplit("/", 1)[1]
+    session = requests.get(f"{stack.stripe_api_url}/v1/checkout/sessions/{session_id}", timeout=10)
+    assert "evil.example" not in session.json()["success_url"]
+
+
+@pytest.mark.parametrize(
+    ("head", "status"),
+    [
+        ("Content-Length: abc\r\n", 400),
+        ("Content-Length: -5\r\n", 400),
+        ("Content-Length: 20000000\r\n", 413),
+        ("".join(f"X-Padding-{n}: {'a' * 1000}\r\n" for n in range(12)), 431),
+    ],
+)
+def test_requests_api_gateway_refuses_get_its_answer_not_a_dropped_connection(
+    local_stack, stack, head, status
+):
+    host, port = stack.api_url.split("/")[2].split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(f"POST /api/products HTTP/1.1\r\nHost: {host}\r\n{head}\r\n".encode())
+        answer = b""
+        while chunk := conn.recv(65536):  # API Gateway closes the connection after refusing
+            answer += chunk
+    assert answer.decode().startswith(f"HTTP/1.1 {status} ")
+    assert b'{"message": ' in answer
