@@ -16,7 +16,7 @@ from chalicelib.money import displayed, format_amount
 from chalicelib.sale.figures import chart_axis
 from tests.conftest import checkout_session, deliver, stripe_event
 
-SCRIPT = Path(__file__).parents[1] / "chalicelib" / "web" / "static" / "dashboard.js"
+SCRIPT = Path(__file__).parents[2] / "chalicelib" / "web" / "static" / "dashboard.js"
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.test_auth import ADMIN_ROUTES, _claims, _signed
+from tests.admin.test_auth import ADMIN_ROUTES, _claims, _signed
 
 EXPECTED = {
     "none": 401,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from bull_chalice.policy import build_policy, example_outputs
 
-CHALICELIB = Path(__file__).resolve().parent.parent / "chalicelib"
-CONFIG = Path(__file__).resolve().parent.parent / ".chalice"
+CHALICELIB = Path(__file__).resolve().parents[2] / "chalicelib"
+CONFIG = Path(__file__).resolve().parents[2] / ".chalice"
 
 # Method names on boto3 clients and PynamoDB models/transactions -> the IAM actions they need.
 CALLS = {

@@ -26,7 +26,7 @@ from click.testing import CliRunner
 from bull_chalice import infra, users
 from bull_chalice.cli import main
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 KEY = "sk_test_" + "k" * 24
 API = "https://abc123.execute-api.us-east-1.amazonaws.com/api"
 SETUP = ["setup", "--region", "us-east-1"]
