@@ -512,20 +512,30 @@ def test_product_add_whose_upload_fails_leaves_nothing_and_a_rerun_completes(
 def test_product_add_finishes_a_product_an_interrupted_run_left(workspace, monkeypatch, tmp_path):
     _, outputs, _, _ = workspace
     _configured(monkeypatch, outputs)
+    from bull_chalice.commands.product import MARK
     from chalicelib.catalog.products import Catalog
     from chalicelib.platform.tables import Product, bind_models
 
     bind_models(config.get_settings())
     left = Catalog().create(
-        name="Guide", description="", price_cents=1999, currency="usd", filename="guide.pdf"
+        name="Guide",
+        description="",
+        price_cents=1999,
+        currency="usd",
+        filename="guide.pdf",
+        unfinished=MARK,  # as `bull product add` creates it
     )
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.put_object(Bucket=outputs["ProductsBucket"], Key=left.file_key, Body=b"%PDF-1.4 gu")
     book = tmp_path / "guide.pdf"
     book.write_bytes(b"%PDF-1.4 guide")
     result = _add(book)
     assert result.exit_code == 0, result.output
     assert f"Finished {left.id}" in result.output
     [item] = list(Product.scan())
-    assert item.product_id == left.id and item.active
+    assert item.product_id == left.id and item.active and item.unfinished is None
+    stored = s3.get_object(Bucket=outputs["ProductsBucket"], Key=left.file_key)["Body"].read()
+    assert stored == book.read_bytes()  # the half-uploaded file replaced
 
     other = tmp_path / "other.pdf"
     other.write_bytes(b"x")
@@ -537,6 +547,115 @@ def test_product_add_finishes_a_product_an_interrupted_run_left(workspace, monke
     live = _add(changed)
     assert live.exit_code == 1 and "new file version" in live.output
     assert len(list(Product.scan())) == 1
+
+
+def _one_line_refusal(result, words):
+    assert result.exit_code == 1, result.output
+    assert words in result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
+
+
+def test_product_add_marks_what_it_has_not_finished_and_clears_the_mark_on_sale(
+    workspace, monkeypatch, tmp_path
+):
+    _, outputs, _, _ = workspace
+    _configured(monkeypatch, outputs)
+    from bull_chalice.commands.product import MARK
+    from chalicelib.catalog.products import Catalog
+    from chalicelib.platform.tables import Product
+
+    made = []
+    real_create = Catalog.create
+
+    def create(self, **fields):
+        view = real_create(self, **fields)
+        made.append(Product.get(view.id, consistent_read=True))  # as a crash would leave it
+        return view
+
+    monkeypatch.setattr(Catalog, "create", create)
+    book = tmp_path / "guide.pdf"
+    book.write_bytes(b"%PDF-1.4 guide")
+    assert _add(book).exit_code == 0
+    [created] = made
+    assert created.unfinished == MARK and not created.active
+    [item] = list(Product.scan())
+    assert item.active and item.unfinished is None
+
+
+def test_product_add_never_relists_an_unlisted_product_nor_replaces_a_sold_file(
+    workspace, monkeypatch, tmp_path
+):
+    """A product `bull product add` finished, then taken off sale by the seller: a re-run
+    neither puts it back on sale nor overwrites the file its buyers download."""
+    _, outputs, _, _ = workspace
+    _configured(monkeypatch, outputs)
+    from chalicelib.catalog.products import Catalog
+    from chalicelib.platform.tables import Product, bind_models
+
+    book = tmp_path / "guide.pdf"
+    book.write_bytes(b"%PDF-1.4 guide")
+    assert _add(book).exit_code == 0
+    [item] = list(Product.scan())
+    bind_models(config.get_settings())
+    Catalog().update(item.product_id, {"active": False})  # the seller unlists it
+
+    _one_line_refusal(_add(book), "off sale")
+    changed = tmp_path / "changed" / "guide.pdf"
+    changed.parent.mkdir()
+    changed.write_bytes(b"%PDF-1.4 a different guide")
+    _one_line_refusal(_add(changed), "off sale")
+
+    [after] = list(Product.scan())
+    assert not after.active and after.listed is None
+    s3 = boto3.client("s3", region_name="us-east-1")
+    stored = s3.get_object(Bucket=outputs["ProductsBucket"], Key=item.file_key)["Body"].read()
+    assert stored == book.read_bytes()
+
+
+def test_product_add_leaves_a_product_the_dashboard_made_alone(workspace, monkeypatch, tmp_path):
+    """Off sale and never marked by the command (the dashboard's add, its upload unfinished):
+    not the command's to finish."""
+    _, outputs, _, _ = workspace
+    _configured(monkeypatch, outputs)
+    from chalicelib.catalog.products import Catalog
+    from chalicelib.platform.tables import Product, bind_models
+
+    bind_models(config.get_settings())
+    Catalog().create(
+        name="Guide", description="", price_cents=1999, currency="usd", filename="guide.pdf"
+    )
+    book = tmp_path / "guide.pdf"
+    book.write_bytes(b"%PDF-1.4 guide")
+    _one_line_refusal(_add(book), "off sale")
+    [item] = list(Product.scan())
+    assert not item.active
+    s3 = boto3.client("s3", region_name="us-east-1")
+    assert s3.list_objects_v2(Bucket=outputs["ProductsBucket"]).get("KeyCount", 0) == 0
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        (["--price", "24.99"], "not 2499 usd"),
+        (["--price", "19.99", "--currency", "eur"], "not 1999 eur"),
+    ],
+)
+def test_product_add_refuses_a_rerun_with_another_price_or_currency(
+    workspace, monkeypatch, tmp_path, extra, words
+):
+    _, outputs, _, _ = workspace
+    _configured(monkeypatch, outputs)
+    from chalicelib.platform.tables import Product
+
+    book = tmp_path / "guide.pdf"
+    book.write_bytes(b"%PDF-1.4 guide")
+    assert _add(book).exit_code == 0
+    again = CliRunner().invoke(
+        main, ["product", "add", "--name", "Guide", "--file", str(book), *extra]
+    )
+    _one_line_refusal(again, words)
+    [item] = list(Product.scan())
+    assert item.price_cents == 1999 and item.currency == "usd" and item.active
 
 
 # -- teardown -------------------------------------------------------------------------------

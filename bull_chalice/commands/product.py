@@ -35,8 +35,10 @@ def product_add(
 ) -> None:
     """Create a product, upload its file and put it on sale.
 
-    It either completes or leaves nothing behind; run again with the same name and file, it
-    finishes (or finds) the product made before instead of adding a second one.
+    It either completes or leaves nothing behind; run again with the same name, file, price
+    and currency, it finds the product made before, or finishes one an interrupted run left,
+    instead of adding a second one. It never puts back on sale a product taken off sale, nor
+    replaces the file of one that has been on sale.
     """
     from pynamodb.connection import Connection
 
@@ -65,7 +67,9 @@ def product_add(
     )
     content = path.read_bytes()
     try:
-        made = _finish_existing(catalog, s3, settings.bucket, name, path.name, content)
+        made = _finish_existing(
+            catalog, s3, settings.bucket, name, path.name, content, cents, currency
+        )
         if made is None:
             made = _create_product(
                 catalog, s3, settings.bucket, name, description, cents, currency, path, content
@@ -90,10 +94,25 @@ def _same_content(s3: Any, bucket: str, key: str, content: bytes) -> bool:
     return head.get("ETag", "").strip('"') == digest
 
 
+MARK = "bull product add"  # what the command marks the products it has not finished with
+
+
 def _finish_existing(
-    catalog: Any, s3: Any, bucket: str, name: str, filename: str, content: bytes
+    catalog: Any,
+    s3: Any,
+    bucket: str,
+    name: str,
+    filename: str,
+    content: bytes,
+    cents: int,
+    currency: str,
 ) -> Any:
-    """The product an earlier run made with this name and file, finished; None if none."""
+    """The product an earlier run made with this name and file: found when finished, finished
+    when that run left it unfinished; None if there is none.
+
+    Only a product this command marked unfinished is ever touched: one the seller took off
+    sale stays off, and the file of one that has been on sale (buyers may hold links to it)
+    is never overwritten."""
     wanted = name.strip()
     same_name = [p for p in catalog.list_all() if p.name == wanted]
     if not same_name:
@@ -109,18 +128,29 @@ def _finish_existing(
         ids = ", ".join(p.id for p in same_file)
         raise click.ClickException(f"several products are named {wanted!r} with that file: {ids}")
     existing = same_file[0]
-    if _same_content(s3, bucket, existing.file_key, content):
-        click.echo(f"{existing.id} ({wanted}) exists already with this file.")
-    elif existing.active:
+    if (existing.price_cents, existing.currency) != (cents, currency):
         raise click.ClickException(
-            f"{existing.id} ({wanted}) is on sale with a different {filename}: upload a new "
-            "file version from the dashboard instead"
+            f"{existing.id} ({wanted}) exists already at {existing.price_cents} "
+            f"{existing.currency} cents, not {cents} {currency}: change its price from the "
+            "dashboard, or pick another name"
         )
-    else:
-        s3.put_object(Bucket=bucket, Key=existing.file_key, Body=content)
-        click.echo(f"Finished {existing.id} ({wanted}) from an earlier run: uploaded {filename}.")
-    if existing.active:
+    if existing.unfinished != MARK:
+        if not existing.active:
+            raise click.ClickException(
+                f"{existing.id} ({wanted}) exists already, off sale: put it back on sale from "
+                "the dashboard (List), or pick another name"
+            )
+        if not _same_content(s3, bucket, existing.file_key, content):
+            raise click.ClickException(
+                f"{existing.id} ({wanted}) is on sale with a different {filename}: upload a new "
+                "file version from the dashboard instead"
+            )
+        click.echo(f"{existing.id} ({wanted}) exists already with this file.")
         return existing
+    # Never on sale, so no buyer has its file: (re)upload it and put it on sale.
+    if not _same_content(s3, bucket, existing.file_key, content):
+        s3.put_object(Bucket=bucket, Key=existing.file_key, Body=content)
+    click.echo(f"Finished {existing.id} ({wanted}), which an earlier run left unfinished.")
     return catalog.update(existing.id, {"active": True})
 
 
@@ -144,6 +174,7 @@ def _create_product(
         price_cents=cents,
         currency=currency,
         filename=path.name,
+        unfinished=MARK,
     )
     uploaded = False
     try:

@@ -42,6 +42,8 @@ class ProductView:
     active: bool
     pending_filename: str | None = None
     pending_version: int | None = None
+    # Who created it and has not finished it yet (`bull product add`); None once on sale.
+    unfinished: str | None = None
 
     @property
     def pending_file_key(self) -> str | None:
@@ -63,6 +65,7 @@ class ProductView:
             active=bool(item.active),
             pending_filename=item.pending_filename,
             pending_version=int(item.pending_version) if item.pending_version else None,
+            unfinished=item.unfinished,
         )
 
     def public(self) -> dict[str, Any]:
@@ -156,9 +159,11 @@ class Catalog:
         currency: str,
         filename: str,
         product_id: str | None = None,
+        unfinished: str | None = None,
     ) -> ProductView:
         """Create a product, off sale until its file is uploaded to `file_key` and it is
-        put on sale with `update(id, {"active": True})`.
+        put on sale with `update(id, {"active": True})`. `unfinished` marks it as its
+        creator's to finish (`bull product add`) until it first goes on sale.
 
         Raises:
             BadRequest: a field is malformed, the currency is not the store's, or the id is
@@ -185,6 +190,7 @@ class Catalog:
             file_key=file_key_for(product_id, 1, filename),
             file_version=1,
             active=False,
+            unfinished=unfinished,
             created_at=now,
             updated_at=now,
         )
@@ -244,6 +250,8 @@ class Catalog:
                 self._require_file(live_key)
             actions.append(model.active.set(wanted["active"]))
             actions.append(model.listed.set("1") if wanted["active"] else model.listed.remove())
+            if wanted["active"]:
+                actions.append(model.unfinished.remove())  # on sale once: finished for good
         item = model(product_id)
         try:
             item.update(actions=actions, condition=condition)

@@ -62,6 +62,9 @@ class Product(Model):
     pending_version = NumberAttribute(null=True)
     active = BooleanAttribute(default=True)
     listed = UnicodeAttribute(null=True)
+    # Set when `bull product add` creates the product and removed when it first goes on sale:
+    # only a product still carrying it may be finished (its file uploaded) by a later run.
+    unfinished = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute(null=True)
     listed_index = ListedProductsIndex()
