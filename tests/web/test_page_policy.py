@@ -1,0 +1,26 @@
+"""Every buyer page sends a Content-Security-Policy: no script runs, and its forms may go only
+to the store and where the store redirects them (Stripe Checkout, the bucket's downloads)."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def _directives(policy: str) -> dict[str, list[str]]:
+    parts = (part.split() for part in policy.split(";") if part.strip())
+    return {words[0]: words[1:] for words in parts}
+
+
+@pytest.mark.parametrize("path", ["/", "/download/" + "A" * 43, "/thanks?session_id=cs_nope"])
+def test_buyer_pages_run_no_script_and_post_only_where_the_store_sends_buyers(
+    client, product, path
+):
+    response = client.http.get(path)
+    policy = _directives(response.headers["Content-Security-Policy"])
+    assert policy["default-src"] == ["'none'"]
+    assert "script-src" not in policy  # falls back to default-src 'none'
+    assert policy["frame-ancestors"] == ["'none'"]
+    form_targets = policy["form-action"]
+    assert form_targets[0] == "'self'"
+    assert "https://checkout.stripe.com" in form_targets
+    assert any(target.endswith(".amazonaws.com") for target in form_targets)
