@@ -11,7 +11,7 @@ def _directives(policy: str) -> dict[str, list[str]]:
     return {words[0]: words[1:] for words in parts}
 
 
-@pytest.mark.parametrize("path", ["/", "/download/" + "A" * 43, "/thanks?session_id=cs_nope"])
+@pytest.mark.parametrize("path", ["/", "/download/" + "A" * 43, "/thanks?session_id=not-a-session"])
 def test_buyer_pages_run_no_script_and_post_only_where_the_store_sends_buyers(
     client, product, path
 ):
