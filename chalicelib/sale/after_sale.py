@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -20,9 +19,9 @@ from pynamodb.exceptions import PynamoDBException
 
 from chalicelib.errors import Conflict, NotFound, ReceiptNotSent, Unavailable
 from chalicelib.payments.events import is_ours
-from chalicelib.platform.tables import DailySales, DownloadLink, Purchase
-from chalicelib.platform.transactions import CONDITION, CONFLICT, Transactions
-from chalicelib.sale.figures import figures_item
+from chalicelib.platform.tables import DownloadLink, Purchase
+from chalicelib.platform.transactions import Transactions
+from chalicelib.sale.changes import Change, PurchaseChanges
 from chalicelib.sale.links import LinkPolicy
 from chalicelib.sale.outcome import Outcome
 from chalicelib.sale.purchases import Purchases
@@ -35,17 +34,6 @@ logger = logging.getLogger(__name__)
 
 TERMINAL_LINK_STATES = ("refunded", "revoked")
 DISPUTE_GRACE = timedelta(hours=1)
-
-
-@dataclass
-class Change:
-    """What one event or action does to a purchase."""
-
-    purchase: dict[str, Any] = field(default_factory=dict)
-    link_state: str | None = None
-    link_reset: bool = False
-    refunded_delta: int = 0
-    new_link_version: int | None = None
 
 
 def _as_int(value: Any) -> int | None:
@@ -69,10 +57,15 @@ class AfterSale:
         self._purchases = purchases
         self._links = links
         self._mailer = mailer
-        self._transactions = transactions
-        self._timezone = timezone
         self._clock = clock
         self._store_id = store_id
+        self._changes = PurchaseChanges(
+            purchases=purchases,
+            links=links,
+            transactions=transactions,
+            timezone=timezone,
+            clock=clock,
+        )
 
     # -- Stripe events ------------------------------------------------------------------
 
@@ -101,7 +94,7 @@ class AfterSale:
                 change.link_state = "refunded"
             return change
 
-        return self._change(purchase.session_id, decide, at, "refunded")
+        return self._changes.apply(purchase.session_id, decide, at, "refunded")
 
     def dispute_created(self, dispute: dict[str, Any], at: datetime) -> Outcome:
         """A dispute opened: downloads pause until it closes (unless it closed already)."""
@@ -119,7 +112,7 @@ class AfterSale:
                 link_state=state,
             )
 
-        return self._change(purchase.session_id, decide, at, "on_hold")
+        return self._changes.apply(purchase.session_id, decide, at, "on_hold")
 
     def dispute_closed(self, dispute: dict[str, Any], at: datetime) -> Outcome:
         """A dispute closed: `won` restores the link, `lost` revokes it."""
@@ -147,7 +140,7 @@ class AfterSale:
                 change.link_state = "revoked"
             return change
 
-        return self._change(purchase.session_id, decide, at, status)
+        return self._changes.apply(purchase.session_id, decide, at, status)
 
     # -- the seller's actions -------------------------------------------------------------
 
@@ -158,7 +151,7 @@ class AfterSale:
             _require_link(p)
             return None if p.link_state == "revoked" else Change(link_state="revoked")
 
-        self._change(session_id, decide, self._clock(), "revoked")
+        self._changes.apply(session_id, decide, self._clock(), "revoked")
         return self.get(session_id)
 
     def reset(self, session_id: str) -> Purchase:
@@ -168,7 +161,7 @@ class AfterSale:
             _require_link(p)
             return Change(link_reset=True)
 
-        self._change(session_id, decide, self._clock(), "reset")
+        self._changes.apply(session_id, decide, self._clock(), "reset")
         return self.get(session_id)
 
     def resend(self, session_id: str) -> Purchase:
@@ -186,7 +179,7 @@ class AfterSale:
                 raise Conflict(f"This purchase's link is {p.link_state}; it cannot be resent.")
             return Change(new_link_version=int(p.link_version) + 1)
 
-        self._change(session_id, decide, self._clock(), "resent")
+        self._changes.apply(session_id, decide, self._clock(), "resent")
         purchase = self.get(session_id)
         try:
             link = DownloadLink.get(purchase.token_hash, consistent_read=True)
@@ -264,90 +257,6 @@ class AfterSale:
         if purchase is None and recent and isinstance(intent, str) and intent.startswith("pi_"):
             raise Conflict("The purchase is not recorded yet; retry later.", code="not_yet")
         return purchase
-
-    def _change(
-        self,
-        session_id: str,
-        decide: Callable[[Purchase], Change | None],
-        at: datetime,
-        result: str,
-    ) -> Outcome:
-        """Read the purchase, decide, write; again on fresh state if it changed meanwhile."""
-
-        def attempt() -> Outcome:
-            purchase = self.get(session_id)
-            change = decide(purchase)
-            if change is None:
-                return Outcome("duplicate", session_id)
-            self._write(purchase, change, at)
-            return Outcome(result, session_id)
-
-        failure = "The store could not record the change."
-        return self._transactions.attempt(attempt, retry_on=(CONDITION, CONFLICT), failure=failure)
-
-    def _write(self, purchase: Purchase, change: Change, at: datetime) -> None:
-        now = self._clock()
-        actions = [Purchase.updated_at.set(now)]
-        actions += [getattr(Purchase, name).set(value) for name, value in change.purchase.items()]
-        if change.link_state:
-            actions.append(Purchase.link_state.set(change.link_state))
-        new_link: DownloadLink | None = None
-        old_unchanged = None
-        if change.new_link_version is not None:
-            new_link, old_unchanged = self._replacement_link(purchase, change.new_link_version, now)
-            actions += [
-                Purchase.link_version.set(change.new_link_version),
-                Purchase.token_hash.set(new_link.token_hash),
-            ]
-        unchanged = (
-            Purchase.updated_at == purchase.updated_at
-            if purchase.updated_at
-            else Purchase.updated_at.does_not_exist()
-        )
-        with self._transactions.write() as tx:
-            tx.update(purchase, actions=actions, condition=unchanged)
-            old_link = DownloadLink(purchase.token_hash) if purchase.token_hash else None
-            if new_link is not None and old_link is not None:
-                tx.save(new_link, condition=DownloadLink.token_hash.does_not_exist())
-                tx.update(
-                    old_link, actions=[DownloadLink.state.set("replaced")], condition=old_unchanged
-                )
-            elif old_link is not None and (change.link_state or change.link_reset):
-                tx.update(
-                    old_link,
-                    actions=self._link_actions(change, now),
-                    condition=DownloadLink.token_hash.exists(),
-                )
-            if change.refunded_delta:
-                tx.update(
-                    figures_item(at, self._timezone, purchase.product_id),
-                    actions=[
-                        DailySales.refunded_cents.add(change.refunded_delta),
-                        DailySales.currency.set(purchase.currency),
-                    ],
-                )
-
-    def _link_actions(self, change: Change, now: datetime) -> list[Any]:
-        actions = []
-        if change.link_state:
-            actions.append(DownloadLink.state.set(change.link_state))
-        if change.link_reset:
-            actions += [
-                DownloadLink.downloads_left.set(self._links.download_limit),
-                DownloadLink.expires_at.set(int(self._links.expiry(now).timestamp())),
-            ]
-        return actions
-
-    def _replacement_link(
-        self, purchase: Purchase, version: int, now: datetime
-    ) -> tuple[DownloadLink, Any]:
-        """The new link, a copy of the old one's counts and log, and the condition that the
-        old link is still as copied (a download in between makes the change retry)."""
-        old = DownloadLink.get(purchase.token_hash, consistent_read=True)
-        unchanged = (DownloadLink.downloads_left == int(old.downloads_left)) & (
-            DownloadLink.state == old.state
-        )
-        return self._links.replacement(old, version, now), unchanged
 
 
 def _require_settled(purchase: Purchase) -> None:
