@@ -3,7 +3,6 @@ link, download; an admin signs in, sees the sale, refunds it; the link then answ
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from pathlib import Path
@@ -17,7 +16,8 @@ from bull_chalice.local import local_client
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
-SCREENSHOT = os.environ.get("BULL_SCREENSHOT") == "1"  # refreshes docs/dashboard.png
+# BULL_SCREENSHOT=1: test_dashboard_widths.py refreshes docs/dashboard.png and
+# docs/dashboard-phone.png, with _seed_past_sales's weeks of sales.
 
 
 def _seed_past_sales(stack) -> None:
@@ -82,9 +82,6 @@ def test_buy_download_then_admin_sees_and_refunds_the_sale(stack, buyer, browser
     assert saved.read_bytes() == demo_file()
     assert download_info.value.suggested_filename == "bull-demo-guide.pdf"
 
-    if SCREENSHOT:
-        _seed_past_sales(stack)
-
     # The admin signs in and sees today's sale in the chart and the totals.
     admin = browser.new_page(viewport={"width": 1280, "height": 1000})
     admin.on("request", lambda r: requested.append(r.url))
@@ -100,10 +97,6 @@ def test_buy_download_then_admin_sees_and_refunds_the_sale(stack, buyer, browser
     assert admin.inner_text("#totals-gross") == _dollars(sum(gross))
     row = admin.locator(f"#purchases tr:has-text('{email}')")
     row.wait_for()
-    if SCREENSHOT:
-        DOCS.mkdir(exist_ok=True)
-        admin.screenshot(path=str(DOCS / "dashboard.png"))
-
     # Refund from the dashboard: Stripe (stand-in) sends charge.refunded; the link dies.
     row.locator("button", has_text="Open").click()
     admin.wait_for_selector("#action-refund")

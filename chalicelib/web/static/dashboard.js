@@ -220,6 +220,17 @@
     return content;
   }
 
+  // Sign-out revokes the refresh token at Cognito (RevokeToken), so that a copy of it cannot
+  // mint new tokens for the rest of its 30 days. Whatever Cognito answers, or if it does not
+  // answer within a few seconds, the tab signs out all the same.
+  async function revokeRefreshToken() {
+    const token = stored(KEYS.refresh);
+    if (!token) return;
+    const patience = new Promise((resolve) => setTimeout(resolve, 5000));
+    const revoked = cognito("RevokeToken", { Token: token, ClientId: CLIENT_ID });
+    await Promise.race([revoked, patience]).catch(() => {});
+  }
+
   function signOut(message) {
     Object.values(KEYS).forEach((key) => sessionStorage.removeItem(key));
     pending = null;
@@ -509,8 +520,9 @@
       ["Payment", p.payment_intent],
       ["Order", p.id],
     ];
-    const table = el("table");
-    table.append(...facts.map(([label, value]) => row([el("th", null, label), el("td", null, value)])));
+    // A definition list, not a table: long ids (pi_…, cs_…) wrap inside the card at any width.
+    const list = el("dl", "facts");
+    facts.forEach(([label, value]) => list.append(el("dt", null, label), el("dd", null, value)));
     const bar = el("div", "toolbar");
     bar.style.marginTop = "12px";
     ACTIONS.forEach(([action, label, kind]) => {
@@ -518,7 +530,7 @@
       b.id = `action-${action}`;
       bar.appendChild(b);
     });
-    box.replaceChildren(el("h2", null, p.product_name), table, bar, el("h2", null, "Download log"));
+    box.replaceChildren(el("h2", null, p.product_name), list, bar, el("h2", null, "Download log"));
     const log = p.download_log || [];
     if (!log.length) {
       box.appendChild(el("p", "muted-small", "No downloads yet."));
@@ -527,7 +539,9 @@
     const logTable = el("table");
     logTable.id = "download-log";
     logTable.append(...log.map((d) => row([el("td", null, d.when), el("td", "muted-small", d.user_agent), el("td", "muted-small", d.ip_hash)])));
-    box.appendChild(logTable);
+    const wrap = el("div", "table-wrap");
+    wrap.appendChild(logTable);
+    box.appendChild(wrap);
   }
 
   async function act(id, action, label) {
@@ -675,7 +689,12 @@
     event.preventDefault();
     addProduct();
   });
-  $("signout-button").addEventListener("click", () => signOut());
+  $("signout-button").addEventListener("click", async () => {
+    $("signout-button").disabled = true;
+    await revokeRefreshToken();
+    $("signout-button").disabled = false;
+    signOut();
+  });
   $("range-button").addEventListener("click", () => loadReport().catch(showError));
   $("csv-button").addEventListener("click", downloadCsv);
   $("search-button").addEventListener("click", () => loadPurchases($("search-email").value.trim()).catch(showError));
