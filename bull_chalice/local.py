@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from typing import Any
 import boto3
 
 from bull_chalice import demo, paths, resources, users
+from bull_chalice.kept import KeptData
 from bull_chalice.processes import (
     StackError,
     port_taken,
@@ -80,10 +80,12 @@ class LocalStack:
         webhook_secret: str = DEFAULT_WEBHOOK_SECRET,
         admin_email: str = DEFAULT_ADMIN_EMAIL,
         admin_password: str = DEFAULT_ADMIN_PASSWORD,
-        state_file: Path | None = paths.DEFAULT_STATE_FILE,
+        state_file: Path | None = None,
         log_dir: Path | None = None,
         rehearse: bool = False,
         base_path: str = "/api",
+        state_dir: Path | None = None,
+        fresh: bool = False,
     ) -> None:
         self.ports = {"app": app_port, "moto": moto_port, "stripe": stripe_port}
         # Rehearsal: the packaged artifact behind API Gateway's events, under the stage path.
@@ -92,8 +94,14 @@ class LocalStack:
         self.webhook_secret = webhook_secret
         self.admin_email = admin_email
         self.admin_password = admin_password
-        self.state_file = state_file
-        self.log_dir = log_dir or paths.LOCAL_DIR / "logs"
+        # Everything this stack writes lives in its state dir: local.json, logs and the data
+        # kept across restarts (moto's recording of every AWS request, the Stripe stand-in's
+        # state, the link-signing key). `fresh` starts empty.
+        self.state_dir = state_dir or (state_file.parent if state_file else paths.state_dir())
+        self.state_file = state_file or self.state_dir / "local.json"
+        self.log_dir = log_dir or self.state_dir / "logs"
+        self.data = KeptData(self.state_dir / "data")
+        self.fresh = fresh
         self.processes: dict[str, subprocess.Popen] = {}
         self.state: LocalState | None = None
 
@@ -111,6 +119,8 @@ class LocalStack:
             state_file=paths.state_file(),
             rehearse=rehearse,
             base_path=env.get("BULL_BASE_PATH", "/api"),
+            state_dir=paths.state_dir(),
+            fresh=env.get("BULL_FRESH", "") == "1",
         )
 
     # -- urls and environment -----------------------------------------------------------
@@ -157,18 +167,20 @@ class LocalStack:
                 f"{', '.join(taken)} already in use; free it or set "
                 "BULL_PORT / BULL_MOTO_PORT / BULL_STRIPE_PORT"
             )
-        self._link_key = secrets.token_urlsafe(32)
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        if self.fresh:
+            self.data.forget()
+        self._link_key = self.data.link_key()
         try:
             deadline = time.monotonic() + START_TIMEOUT
             self._spawn(
                 "moto",
                 [sys.executable, "-m", "bull_chalice.moto_server", str(self.ports["moto"])],
-                # Cognito checks TOTP codes as AWS does (moto accepts any code without it).
-                {"MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP": "true"},
+                self.data.moto_environment(),
             )
             wait_for(f"{self.url('moto')}/moto-api/", deadline, self.processes["moto"], "moto")
-            pool = self._provision()
+            restored = self.data.replay(self.url("moto"))
+            pool = self._provision(restored)
             env = self.app_environment(pool.pool_id, pool.client_id)
             self._spawn(
                 "stripe",
@@ -179,7 +191,10 @@ class LocalStack:
                     str(self.ports["stripe"]),
                     f"{self.api_url}/webhooks/stripe",
                 ],
-                {"STRIPE_WEBHOOK_SECRET": self.webhook_secret},
+                {
+                    "STRIPE_WEBHOOK_SECRET": self.webhook_secret,
+                    "BULL_STANDIN_STATE": str(self.data.standin_state),
+                },
             )
             if self.rehearse:
                 self._spawn_rehearsal(pool, env)
@@ -249,7 +264,8 @@ class LocalStack:
         log.unlink(missing_ok=True)
         self.processes[name] = spawn(argv, {**os.environ, **extra_env}, log, paths.REPO_ROOT)
 
-    def _provision(self) -> resources.UserPool:
+    def _provision(self, restored: bool) -> resources.UserPool:
+        """Create what the store needs in moto, or, after a replay, find what is there."""
         settings = config.load(self.app_environment())
         # PynamoDB takes credentials from the environment; moto accepts any.
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
@@ -268,7 +284,9 @@ class LocalStack:
         resources.create_bucket(s3, settings)
         resources.verify_sender(client("ses"), settings)
         cognito = client("cognito-idp")
-        pool = resources.create_user_pool(cognito, "local")
+        pool = (restored and resources.find_user_pool(cognito, "local")) or (
+            resources.create_user_pool(cognito, "local")
+        )
         users.add_user(cognito, pool.pool_id, self.admin_email, self.admin_password)
         demo.add_demo_product(s3, settings)
         return pool

@@ -2,9 +2,9 @@
 state file and the `chalice` executable.
 
 `BULL_PROJECT_DIR` points the commands at another copy of the project (a test runs the whole
-deploy in one); without it, the repository this package sits in. `BULL_STATE_FILE` moves the
-running local stack's `.bull/local.json` (the stack writes it there and every command reads it
-there).
+deploy in one); without it, the repository this package sits in. `BULL_STATE_DIR` (default
+`.bull`) holds a local stack's `local.json`, logs and data; two stacks with different state dirs
+never touch each other's files. `BULL_STATE_FILE` moves `local.json` alone.
 """
 
 from __future__ import annotations
@@ -15,8 +15,13 @@ import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-LOCAL_DIR = REPO_ROOT / ".bull"  # the local stack's state, logs and package
-DEFAULT_STATE_FILE = LOCAL_DIR / "local.json"
+LOCAL_DIR = REPO_ROOT / ".bull"  # the default state dir: the local stack's state, logs, data
+
+
+def state_dir() -> Path:
+    """The local stack's state dir: `BULL_STATE_DIR`, else `.bull`."""
+    override = os.environ.get("BULL_STATE_DIR", "").strip()
+    return Path(override).resolve() if override else LOCAL_DIR
 
 
 def project_root() -> Path:
@@ -41,9 +46,9 @@ def deployed_file(stage: str) -> Path:
 
 
 def state_file() -> Path:
-    """The running local stack's state: `BULL_STATE_FILE`, else `.bull/local.json`."""
+    """The running local stack's `local.json`: `BULL_STATE_FILE`, else in the state dir."""
     override = os.environ.get("BULL_STATE_FILE", "").strip()
-    return Path(override) if override else DEFAULT_STATE_FILE
+    return Path(override) if override else state_dir() / "local.json"
 
 
 def chalice_executable() -> str:

@@ -68,6 +68,21 @@ def create_user_pool(cognito: Any, stage: str) -> UserPool:
     )
 
 
+def find_user_pool(cognito: Any, stage: str) -> UserPool | None:
+    """The admins' pool `create_user_pool` made for `stage`, if it is there."""
+    conf = infra.user_pool_configuration(stage)
+    pools = cognito.list_user_pools(MaxResults=60)["UserPools"]
+    pool = next((p for p in pools if p["Name"] == conf["pool"]["PoolName"]), None)
+    if pool is None:
+        return None
+    clients = cognito.list_user_pool_clients(UserPoolId=pool["Id"], MaxResults=60)
+    client = next(
+        c for c in clients["UserPoolClients"] if c["ClientName"] == conf["client"]["ClientName"]
+    )
+    arn = cognito.describe_user_pool(UserPoolId=pool["Id"])["UserPool"]["Arn"]
+    return UserPool(pool_id=pool["Id"], client_id=client["ClientId"], arn=arn)
+
+
 def add_product(
     catalog: Any,
     s3: Any,

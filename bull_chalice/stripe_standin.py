@@ -15,6 +15,7 @@ import re
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -103,7 +104,10 @@ class StandIn(StripeApi):
 
     def wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
-        return self.route(request)(environ, start_response)
+        response = self.route(request)
+        if request.method != "GET":  # anything but a read may have changed the state
+            self.save()
+        return response(environ, start_response)
 
     def route(self, request: Request) -> Response:
         path, method = request.path.rstrip("/"), request.method
@@ -166,7 +170,12 @@ def main() -> None:
     import sys
 
     port, webhook_url = int(sys.argv[1]), sys.argv[2]
-    server = StandInServer(StandIn(webhook_url, os.environ["STRIPE_WEBHOOK_SECRET"]), port)
+    kept = os.environ.get("BULL_STANDIN_STATE")
+    standin = StandIn(
+        webhook_url, os.environ["STRIPE_WEBHOOK_SECRET"], state_path=Path(kept) if kept else None
+    )
+    standin.restore()
+    server = StandInServer(standin, port)
     print(f"stripe stand-in on {server.url}", flush=True)
     server.serve_forever()
 

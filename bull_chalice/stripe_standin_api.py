@@ -5,11 +5,13 @@ side (routes, the pay page, the server) is `bull_chalice.stripe_standin`."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import secrets
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -51,6 +53,29 @@ class StripeApi:
     deliveries: list[dict[str, Any]] = field(default_factory=list)
     endpoints: dict[str, dict[str, Any]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Where the sessions, charges and endpoints are kept across restarts (the local stack's).
+    state_path: Path | None = None
+
+    # -- kept across restarts -------------------------------------------------------------
+
+    KEPT = ("sessions", "charges", "endpoints")
+
+    def restore(self) -> None:
+        """Take back what an earlier run saved, if anything."""
+        if self.state_path and self.state_path.exists():
+            saved = json.loads(self.state_path.read_text())
+            for name in self.KEPT:
+                getattr(self, name).update(saved.get(name) or {})
+
+    def save(self) -> None:
+        """Write the state atomically (a kill at any moment leaves the old or the new file)."""
+        if not self.state_path:
+            return
+        with self.lock:
+            data = json.dumps({name: getattr(self, name) for name in self.KEPT})
+        partial = self.state_path.with_name(self.state_path.name + ".partial")
+        partial.write_text(data)
+        os.replace(partial, self.state_path)
 
     # -- API ----------------------------------------------------------------------------
 
