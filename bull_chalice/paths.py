@@ -19,9 +19,13 @@ LOCAL_DIR = REPO_ROOT / ".bull"  # the default state dir: the local stack's stat
 
 
 def state_dir() -> Path:
-    """The local stack's state dir: `BULL_STATE_DIR`, else `.bull`."""
+    """The local stack's state dir: `BULL_STATE_DIR`, else the folder of `BULL_STATE_FILE`,
+    else `.bull`."""
     override = os.environ.get("BULL_STATE_DIR", "").strip()
-    return Path(override).resolve() if override else LOCAL_DIR
+    if override:
+        return Path(override).resolve()
+    state_file = os.environ.get("BULL_STATE_FILE", "").strip()
+    return Path(state_file).resolve().parent if state_file else LOCAL_DIR
 
 
 def project_root() -> Path:

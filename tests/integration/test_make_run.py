@@ -47,7 +47,7 @@ def test_ctrl_c_stops_every_service_and_frees_the_ports(
     env = {
         **os.environ,
         **{k: str(v) for k, v in ports.items()},
-        "BULL_STATE_FILE": str(state_file),
+        "BULL_STATE_DIR": str(tmp_path),
     }
     if base_path is not None:
         env["BULL_BASE_PATH"] = base_path
