@@ -1,17 +1,16 @@
-"""Fixtures: an in-process moto AWS with the store's resources, and a Chalice test client."""
+"""Fixtures: an in-process moto AWS with the store's resources, a Chalice test client, a
+Cognito pool with an admin, the Stripe stand-in, and a paid purchase's link. Plain helpers
+(events, signatures, snapshots) are in `tests/helpers.py`; the names tests used to import from
+here still resolve."""
 
 from __future__ import annotations
 
-import json
 import threading
-import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
-import stripe
 from chalice.test import Client
 from moto import mock_aws
 
@@ -19,67 +18,30 @@ from bull_chalice import resources, users
 from chalicelib import store
 from chalicelib.platform import aws as aws_clients
 from chalicelib.platform import config
-from chalicelib.store import Store
-
-WEBHOOK_SECRET = "whsec_test_" + "s" * 24
-REGION = "us-east-1"
-
-TEST_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": REGION,
-    "AWS_REGION": REGION,
-    "BULL_STAGE": "test",
-    # Explicit names: chalice.test.Client applies the dev stage's environment from
-    # .chalice/config.json, which must not move the app to other tables mid-test.
-    "PRODUCTS_TABLE": "bull-test-products",
-    "PURCHASES_TABLE": "bull-test-purchases",
-    "LINKS_TABLE": "bull-test-links",
-    "SALES_TABLE": "bull-test-sales",
-    "PRODUCTS_BUCKET": "bull-test-products",
-    "SITE_URL": "https://store.example.test",
-    "SENDER_EMAIL": "store@example.test",
-    "STRIPE_SECRET_KEY": "sk_test_unit",
-    "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
-    "LINK_SIGNING_KEY": "link-key-for-tests-only-" + "k" * 16,
-    "REPORT_TIMEZONE": "UTC",
-    "DOWNLOAD_LIMIT": "5",
-    "DOWNLOAD_TTL_DAYS": "30",
-}
-CLEARED_ENV = ("AWS_ENDPOINT_URL", "STRIPE_API_BASE", "AWS_PROFILE")
-
-
-class MovableClock:
-    """The store's clock in a test: now, unless the test moves it."""
-
-    def __init__(self) -> None:
-        self.offset = timedelta(0)
-        self.frozen: datetime | None = None
-
-    def __call__(self) -> datetime:
-        return (self.frozen or datetime.now(UTC)) + self.offset
-
-    def advance(self, delta: timedelta) -> None:
-        self.offset += delta
-
-    def freeze(self) -> datetime:
-        self.frozen = datetime.now(UTC)
-        return self.frozen
+from tests.helpers import (  # noqa: F401  (re-exported for `from tests.conftest import ...`)
+    ADMIN_EMAIL,
+    CLEARED_ENV,
+    HELPER_EMAIL,
+    REGION,
+    SELLER_PASSWORD,
+    TEST_ENV,
+    WEBHOOK_SECRET,
+    MovableClock,
+    checkout_session,
+    completed,
+    deliver,
+    fresh_store,
+    mailed_token,
+    moto_jwks,
+    sent_emails,
+    signed_headers,
+    stripe_event,
+)
 
 
 @pytest.fixture
 def clock() -> MovableClock:
     return MovableClock()
-
-
-def fresh_store(clock: MovableClock) -> Store:
-    """A store built from the environment as it is now (a new container), on the test's clock,
-    verifying tokens with the keys moto signs them with."""
-    store.reset()
-    built = Store(config.get_settings(), clock=clock, jwks=moto_jwks)
-    store.install(built)
-    return built
 
 
 @pytest.fixture
@@ -140,70 +102,18 @@ def product(aws: None) -> Any:
 
 
 @pytest.fixture
+def yen(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A store that sells in JPY (request it before `client`)."""
+    monkeypatch.setenv("STORE_CURRENCY", "jpy")
+    store.reset()
+
+
+@pytest.fixture
 def client(aws: None) -> Iterator[Client]:
     from app import app
 
     with Client(app, stage_name="test") as chalice_client:
         yield chalice_client
-
-
-def sent_emails() -> list[dict[str, Any]]:
-    """The messages moto's SES accepted in this test."""
-    from moto.backends import get_backend
-    from moto.core import DEFAULT_ACCOUNT_ID
-
-    backend = get_backend("ses")[DEFAULT_ACCOUNT_ID][REGION]
-    return list(backend.sent_messages)
-
-
-def checkout_session(
-    session_id: str = "cs_test_a1",
-    product_id: str = "prod_x",
-    amount: int = 1999,
-    payment_status: str = "paid",
-    email: str | None = "buyer@example.test",
-    payment_intent: str = "pi_test_a1",
-) -> dict[str, Any]:
-    return {
-        "id": session_id,
-        "object": "checkout.session",
-        "amount_total": amount,
-        "currency": "usd",
-        "customer_details": {"email": email} if email else None,
-        "customer_email": None,
-        "metadata": {"product_id": product_id},
-        "payment_intent": payment_intent,
-        "payment_status": payment_status,
-        "mode": "payment",
-    }
-
-
-def stripe_event(
-    event_type: str, obj: dict[str, Any], created: int | None = None, event_id: str = ""
-) -> bytes:
-    created = created if created is not None else int(time.time())
-    event = {
-        "id": event_id or f"evt_{event_type.replace('.', '_')}_{obj.get('id', '')}",
-        "object": "event",
-        "type": event_type,
-        "created": created,
-        "data": {"object": obj},
-        "livemode": False,
-        "api_version": "2024-06-20",
-    }
-    return json.dumps(event).encode()
-
-
-def signed_headers(payload: bytes, secret: str = WEBHOOK_SECRET, timestamp: int | None = None):
-    header = stripe.WebhookSignature.generate_signature_header(
-        payload.decode(), secret, timestamp=timestamp
-    )
-    return {"Stripe-Signature": header, "Content-Type": "application/json"}
-
-
-def deliver(client: Client, payload: bytes, **kwargs: Any) -> Any:
-    headers = signed_headers(payload, **kwargs)
-    return client.http.post("/webhooks/stripe", body=payload, headers=headers)
 
 
 @pytest.fixture
@@ -222,19 +132,11 @@ def stripe_api(
         server.stop()
 
 
-ADMIN_EMAIL = "admin@example.test"
-SELLER_PASSWORD = "Correct-Horse-42"
-
-
-def moto_jwks() -> dict[str, Any]:
-    """The public keys moto's Cognito signs every pool's tokens with."""
-    import gzip
-    from pathlib import Path
-
-    import moto.cognitoidp
-
-    path = Path(moto.cognitoidp.__file__).parent / "resources" / "jwks-public.json.gz"
-    return json.loads(gzip.decompress(path.read_bytes()))
+@pytest.fixture
+def shop(stripe_api: Any, client: Client, product: Any) -> Any:
+    """The store with its product, selling through the Stripe stand-in (whose `sessions` are
+    the Checkout Sessions the store made)."""
+    return stripe_api
 
 
 class Pool:
@@ -245,9 +147,7 @@ class Pool:
         made = resources.create_user_pool(self.cognito, "test")
         self.pool_id, self.client_id = made.pool_id, made.client_id
         users.add_user(self.cognito, self.pool_id, ADMIN_EMAIL, SELLER_PASSWORD)
-        users.add_user(
-            self.cognito, self.pool_id, "helper@example.test", SELLER_PASSWORD, admin=False
-        )
+        users.add_user(self.cognito, self.pool_id, HELPER_EMAIL, SELLER_PASSWORD, admin=False)
         monkeypatch.setenv("USER_POOL_ID", self.pool_id)
         monkeypatch.setenv("USER_POOL_CLIENT_ID", self.client_id)
         fresh_store(clock)
@@ -276,3 +176,11 @@ def pool(aws: None, monkeypatch: pytest.MonkeyPatch, clock: MovableClock) -> Poo
 def admin(pool: Pool) -> dict[str, str]:
     """Headers that sign the request in as a store admin."""
     return pool.headers()
+
+
+@pytest.fixture
+def paid_token(client: Client, product: Any) -> str:
+    """A paid purchase of `product` (session `cs_test_a1`, intent `pi_test_a1`): the token of
+    its link, with 5 downloads, as the receipt mailed it."""
+    assert deliver(client, completed(product.id)).status_code == 200
+    return mailed_token()

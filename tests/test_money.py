@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.money import format_amount, parse_amount
+from chalicelib.money import displayed, format_amount, parse_amount
 
 
 @pytest.mark.parametrize(
@@ -44,3 +44,23 @@ def test_zero_decimal_currencies_take_whole_units():
 )
 def test_prices_are_shown_the_way_buyers_read_them(cents, currency, shown):
     assert format_amount(cents, currency) == shown
+
+
+@pytest.mark.parametrize(
+    ("cents", "currency", "whole", "shown"),
+    [
+        (2000, "usd", True, "$20"),
+        (2050, "usd", True, "$20.50"),
+        (2000, "usd", False, "$20.00"),
+        (-500, "usd", False, "-$5.00"),
+        (-1500, "jpy", False, "-¥1,500"),
+        (-500, "chf", False, "-5.00 CHF"),
+    ],
+)
+def test_format_amount_whole_and_negative(cents, currency, whole, shown):
+    assert format_amount(cents, currency, whole=whole) == shown
+
+
+def test_displayed_names_each_amount_without_cents():
+    fields = {"gross_cents": 1500, "orders": 3, "date": "2026-01-01", "flag_cents": True}
+    assert displayed(fields, "jpy") == {"gross": "¥1,500"}

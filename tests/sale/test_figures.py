@@ -10,35 +10,28 @@ import pytest
 
 from bull_chalice import resources
 from chalicelib import store
-from tests.conftest import checkout_session, deliver, fresh_store, stripe_event
+from chalicelib.sale.figures import chart_axis
+from tests.helpers import charge, deliver, error_of, fresh_store, sell, stripe_event
 
 
 def _epoch(day: str, hhmm: str = "12:00") -> int:
     return int(datetime.fromisoformat(f"{day}T{hhmm}:00+00:00").timestamp())
 
 
-def _sell(client, product_id, session, amount, day, hhmm="12:00", intent=None):
-    obj = checkout_session(
+def _sell(client, product_id, session, amount, day, hhmm="12:00"):
+    sell(
+        client,
+        product_id,
         session_id=session,
-        product_id=product_id,
         amount=amount,
-        payment_intent=intent or f"pi_{session}",
+        payment_intent=f"pi_{session}",
+        created=_epoch(day, hhmm),
     )
-    payload = stripe_event("checkout.session.completed", obj, created=_epoch(day, hhmm))
-    assert deliver(client, payload).status_code == 200
 
 
 def _refund(client, intent, amount, refunded_cents, day):
-    charge = {
-        "id": f"ch_{intent}",
-        "object": "charge",
-        "payment_intent": intent,
-        "amount": amount,
-        "amount_refunded": refunded_cents,
-        "refunded": refunded_cents >= amount,
-        "currency": "usd",
-    }
-    payload = stripe_event("charge.refunded", charge, created=_epoch(day, "15:00"))
+    refund = charge(refunded_cents, amount=amount, intent=intent, charge_id=f"ch_{intent}")
+    payload = stripe_event("charge.refunded", refund, created=_epoch(day, "15:00"))
     assert deliver(client, payload).status_code == 200
 
 
@@ -166,23 +159,24 @@ def test_report_spanning_a_year_boundary_reads_every_month(client, product, admi
 
 
 @pytest.mark.parametrize(
-    "query",
+    ("query", "code", "reason"),
     [
-        "from=2026-13-01",
-        "from=yesterday",
-        "to=2026-02-30",
-        "from=2026-11-10&to=2026-11-01",
-        "from=2025-01-01&to=2026-01-03",
-        "format=xml",
-        "to=9999-12-31",
-        "to=0001-01-05",
+        ("from=2026-13-01", "bad_date", "from must be a date like"),
+        ("from=yesterday", "bad_date", "from must be a date like"),
+        ("to=2026-02-30", "bad_date", "to must be a date like"),
+        ("from=2026-11-10&to=2026-11-01", "bad_range", "from must not be after to"),
+        ("from=2025-01-01&to=2026-01-03", "bad_range", "a report covers at most 366 days"),
+        ("format=xml", "bad_request", "format must be json or csv"),
+        ("to=9999-12-31", "bad_date", "to must fall between"),
+        ("from=0001-01-05&to=0001-01-06", "bad_date", "to must fall between"),
     ],
     ids=["month-13", "word", "feb-30", "reversed", "over-366-days", "bad-format", "max", "min"],
 )
-def test_bad_report_query_is_400(client, admin, aws, query):
+def test_bad_report_query_is_400_with_the_reason(client, admin, aws, query, code, reason):
     response = client.http.get(f"/reports?{query}", headers=admin)
     assert response.status_code == 400
-    assert json.loads(response.body)["error"]["message"]
+    error = error_of(response)
+    assert error["code"] == code and error["message"].startswith(reason), error
 
 
 def test_sale_at_2330_utc_lands_on_the_next_day_in_tokyo(
@@ -197,3 +191,8 @@ def test_sale_at_2330_utc_lands_on_the_next_day_in_tokyo(
         ("2026-11-02", 0),
         ("2026-11-03", 1),
     ]
+
+
+def test_chart_axis_is_round_and_never_flat():
+    assert chart_axis(0, "usd") == {"top_cents": 400, "labels": ["$0", "$1", "$2", "$3", "$4"]}
+    assert chart_axis(123_456, "usd")["top_cents"] == 200_000

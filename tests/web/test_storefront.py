@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from chalicelib import store
 
 
@@ -50,12 +52,26 @@ def test_product_text_is_escaped_in_the_storefront(client, product):
     assert "<img src=x" not in body and "&lt;img src=x" in body
 
 
-def test_pages_send_security_headers_and_never_leak_the_link_as_referrer(client, product):
-    headers = client.http.get("/").headers
-    assert headers["Referrer-Policy"] == "no-referrer"
-    assert headers["X-Content-Type-Options"] == "nosniff"
-    assert headers["X-Frame-Options"] == "DENY"
-    assert headers["Strict-Transport-Security"].startswith("max-age=")
+@pytest.mark.parametrize(
+    "page",
+    [
+        "/",
+        "/download/{token}",
+        "/download/" + "A" * 43,
+        "/thanks?session_id=cs_test_nope",
+        "/admin",
+    ],
+    ids=["storefront", "link", "unknown-link", "unknown-thanks", "dashboard"],
+)
+def test_pages_send_security_headers_and_never_leak_the_link_as_referrer(client, paid_token, page):
+    """Every page, the link's own landing page included, tells the browser to send no Referer:
+    the Buy form's redirect to Stripe and the download's redirect to S3 never carry the link."""
+    answer = client.http.get(page.format(token=paid_token))
+    assert answer.headers["Content-Type"].startswith("text/html")
+    assert answer.headers["Referrer-Policy"] == "no-referrer"
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    assert answer.headers["X-Frame-Options"] == "DENY"
+    assert answer.headers["Strict-Transport-Security"].startswith("max-age=")
 
 
 def test_an_unsupported_media_type_on_a_browser_route_is_a_415_page(client, product):

@@ -1,0 +1,106 @@
+"""The thank-you page after Stripe sends the buyer back: it fulfils once, shows the mailed link
+for a while, promises an email while the payment clears, and is a 404 for a session it does
+not know."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+
+from chalicelib import store
+from chalicelib.platform.tables import Purchase
+from tests.helpers import buy, page_message, sent_emails
+
+
+def _pay(standin, session_id, email="buyer@example.test"):
+    session = standin.sessions[session_id]
+    session.update(
+        payment_status="paid",
+        status="complete",
+        payment_intent="pi_test_thanks",
+        customer_details={"email": email},
+    )
+
+
+def test_thanks_after_payment_fulfils_once_and_shows_the_mailed_link(shop, client, product):
+    buy(client, product.id)
+    session_id = next(iter(shop.sessions))
+    _pay(shop, session_id)
+
+    first = client.http.get(f"/thanks?session_id={session_id}")
+    second = client.http.get(f"/thanks?session_id={session_id}")
+
+    assert first.status_code == second.status_code == 200
+    link = re.search(
+        r'href="(https://store\.example\.test/download/[\w-]{43})"', first.body.decode()
+    )
+    assert link and link.group(1) in second.body.decode()
+    assert len(sent_emails()) == 1 and link.group(1) in sent_emails()[0].body
+    assert Purchase.get(session_id).status == "paid"
+
+
+def test_thanks_stops_showing_the_link_an_hour_after_payment(shop, client, product, clock):
+    buy(client, product.id)
+    session_id = next(iter(shop.sessions))
+    _pay(shop, session_id)
+    assert "/download/" in client.http.get(f"/thanks?session_id={session_id}").body.decode()
+    clock.advance(timedelta(hours=1, minutes=1))
+    page = client.http.get(f"/thanks?session_id={session_id}")
+    assert page.status_code == 200
+    assert "/download/" not in page.body.decode() and "in the email" in page.body.decode()
+
+
+def test_thanks_never_shows_a_link_made_by_a_resend(shop, client, product):
+    buy(client, product.id)
+    session_id = next(iter(shop.sessions))
+    _pay(shop, session_id)
+    client.http.get(f"/thanks?session_id={session_id}")
+    store.current().after_sale().resend(session_id)
+    page = client.http.get(f"/thanks?session_id={session_id}").body.decode()
+    assert "/download/" not in page
+    assert len(sent_emails()) == 2
+
+
+def test_thanks_shows_the_link_to_a_paid_buyer_even_while_ses_is_down(
+    shop, client, product, monkeypatch
+):
+    from botocore.exceptions import EndpointConnectionError
+
+    from chalicelib.platform import aws
+
+    def down(**kwargs):
+        raise EndpointConnectionError(endpoint_url="https://email.us-east-1.amazonaws.com")
+
+    buy(client, product.id)
+    session_id = next(iter(shop.sessions))
+    _pay(shop, session_id)
+    monkeypatch.setattr(aws.ses_client(), "send_email", down)
+    page = client.http.get(f"/thanks?session_id={session_id}")
+    assert page.status_code == 200
+    assert re.search(r"/download/[\w-]{43}", page.body.decode())
+    assert sent_emails() == []
+    assert Purchase.get(session_id).status == "paid"
+
+
+def test_thanks_while_payment_is_pending_promises_an_email(shop, client, product):
+    buy(client, product.id, "email=wait%40example.test")
+    session_id = next(iter(shop.sessions))
+    page = client.http.get(f"/thanks?session_id={session_id}")
+    assert page.status_code == 200
+    assert "not cleared yet" in page.body.decode() and "/download/" not in page.body.decode()
+    assert sent_emails() == []
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["", "?session_id=", "?session_id=cs_test_unknown", "?session_id=evil<script>x</script>"],
+    ids=["none", "empty", "unknown", "markup"],
+)
+def test_thanks_for_a_missing_or_unknown_session_is_404(shop, client, product, query):
+    response = client.http.get(f"/thanks{query}")
+    assert response.status_code == 404
+    assert page_message(response) == "We could not find that checkout."
+    # The page repeats nothing of what was asked, escaped or not.
+    assert "evil" not in response.body.decode() and "cs_test_unknown" not in response.body.decode()
