@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -74,8 +76,63 @@ def test_products_bucket_is_private_encrypted_and_tls_only(template):
     assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
+class _Recording(dict):
+    """An environment that notes every name read from it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.read: set[str] = set()
+
+    def get(self, name, default=None):
+        self.read.add(name)
+        return super().get(name, default)
+
+    def __getitem__(self, name):
+        self.read.add(name)
+        return super().__getitem__(name)
+
+    def __contains__(self, name):
+        self.read.add(name)
+        return super().__contains__(name)
+
+
+def _settings_the_app_reads() -> set[str]:
+    """The environment variables the app reads: `config.load`'s, each secret (given directly or
+    as the name of its SSM parameter), and the authorizer's pool ARN."""
+    from chalicelib.admin import auth
+    from chalicelib.platform.config import load
+    from chalicelib.platform.secrets import SECRET_NAMES, Secrets
+
+    environ = _Recording()
+    load(environ)
+    secrets = Secrets(environ, ssm=lambda: None)
+    for name in SECRET_NAMES:
+        with contextlib.suppress(Exception):  # neither given: the read is what counts
+            secrets(name)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(os, "environ", environ)  # it reads os.environ when called
+        auth.gateway_authorizer()
+    return environ.read
+
+
+# Read by the app but not the stack's to give: Lambda sets the region, the operator the stage
+# and the store's choices (or the defaults hold), the local stack its endpoints, and deployed
+# stages name each secret's SSM parameter instead of the secret itself.
+NOT_FROM_THE_STACK = {
+    "AWS_REGION", "AWS_DEFAULT_REGION", "BULL_STAGE", "STORE_ID", "SITE_URL", "SUPPORT_EMAIL",
+    "STORE_CURRENCY", "DOWNLOAD_LIMIT", "DOWNLOAD_TTL_DAYS", "PRESIGN_SECONDS",
+    "REPORT_TIMEZONE", "STRIPE_API_BASE", "AWS_ENDPOINT_URL",
+    "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "LINK_SIGNING_KEY",
+}  # fmt: skip
+
+
 def test_stack_outputs_cover_every_setting_the_app_reads(template):
+    read = _settings_the_app_reads()
     assert set(template["Outputs"]) == set(OUTPUT_ENV)
+    # Every output feeds a setting the app reads, and every setting the app reads is an output
+    # unless it is named above as someone else's to set.
+    assert set(OUTPUT_ENV.values()) <= read, set(OUTPUT_ENV.values()) - read
+    assert read - set(OUTPUT_ENV.values()) == NOT_FROM_THE_STACK
 
 
 def test_template_is_cfn_lint_clean():

@@ -11,8 +11,8 @@ from bull_chalice.policy import build_policy, example_outputs
 CHALICELIB = Path(__file__).resolve().parents[2] / "chalicelib"
 CONFIG = Path(__file__).resolve().parents[2] / ".chalice"
 
-# Method names on boto3 clients and PynamoDB models/transactions -> the IAM actions they need.
-CALLS = {
+# boto3 client operations (method names no other object in chalicelib has) -> IAM actions.
+CLIENT_CALLS = {
     "send_email": "ses:SendEmail",
     "send_raw_email": "ses:SendRawEmail",
     "get_parameter": "ssm:GetParameter",
@@ -22,78 +22,90 @@ CALLS = {
     # S3 answers 404 for a missing key only to callers that may list the bucket (else 403).
     "head_object": ("s3:GetObject", "s3:ListBucket"),
     "delete_object": "s3:DeleteObject",
-    "save": "dynamodb:PutItem",
-    "update": "dynamodb:UpdateItem",
+}
+# PynamoDB operations on a model, one of its indexes, or a transaction -> IAM actions.
+MODEL_CALLS = {
     "get": "dynamodb:GetItem",
     "query": "dynamodb:Query",
     "scan": "dynamodb:Scan",
-    "delete": "dynamodb:DeleteItem",
+    "count": "dynamodb:Query",
     "batch_get": "dynamodb:BatchGetItem",
     "batch_write": "dynamodb:BatchWriteItem",
-    "condition_check": "dynamodb:ConditionCheckItem",
     "exists": "dynamodb:DescribeTable",
     "describe_table": "dynamodb:DescribeTable",
-    "count": "dynamodb:Query",
+}
+# ... and on an item or a transaction, recognised by their arguments.
+ITEM_CALLS = {
+    "save": "dynamodb:PutItem",
+    "update": "dynamodb:UpdateItem",  # with `actions=`, which dict.update never takes
+    "delete": "dynamodb:DeleteItem",
+    "condition_check": "dynamodb:ConditionCheckItem",
 }
 
 
+def _model_names() -> set[str]:
+    from chalicelib.platform.tables import ALL_MODELS
+
+    return {model.__name__ for model in ALL_MODELS}
+
+
+def _model_attributes(tree: ast.Module, models: set[str]) -> set[str]:
+    """`self.X` that an `__init__` sets from a parameter annotated as a model class
+    (`model: type[Product]`, `links: type[DownloadLink]`)."""
+    found = set()
+    for init in ast.walk(tree):
+        if not (isinstance(init, ast.FunctionDef) and init.name == "__init__"):
+            continue
+        typed = {
+            arg.arg
+            for arg in init.args.args + init.args.kwonlyargs
+            if arg.annotation is not None
+            and "type[" in ast.unparse(arg.annotation)
+            and any(name in ast.unparse(arg.annotation) for name in models | {"Model"})
+        }
+        for node in ast.walk(init):
+            named = isinstance(node, ast.Assign) and isinstance(node.value, ast.Name)
+            if named and node.value.id in typed:
+                found.update(ast.unparse(target) for target in node.targets)
+    return found
+
+
+def _is_model(receiver: ast.expr, name: str, models: set[str], attributes: set[str]) -> bool:
+    """A model class or a model held in `self.X`; for a query, also one of its indexes
+    (`self.model.email_index`). `Model.attr.exists()` is a condition, not a call."""
+    text, roots = ast.unparse(receiver), models | attributes
+    if name in ("query", "count"):
+        return any(text == root or text.startswith(root + ".") for root in roots)
+    return text in roots
+
+
 def _calls_in_chalicelib() -> set[str]:
-    """Every AWS action the code may need: method calls by name, and presign operations."""
-    actions = set()
+    """Every AWS action the code may need: boto3 client operations, PynamoDB operations on
+    models and items, and presigned operations."""
+    models, actions = _model_names(), set()
     for path in CHALICELIB.rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if not isinstance(node, ast.Call):
+        tree = ast.parse(path.read_text())
+        attributes = _model_attributes(tree, models)
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
                 continue
-            func = node.func
-            name = func.attr if isinstance(func, ast.Attribute) else None
+            name, receiver = node.func.attr, node.func.value
+            keywords = {k.arg for k in node.keywords}
             if name == "generate_presigned_url" and node.args:
                 operation = node.args[0]
                 if isinstance(operation, ast.Constant):
-                    actions.update(_actions(CALLS[operation.value]))
-            elif name in CALLS and _looks_like_aws(func):
-                actions.update(_actions(CALLS[name]))
+                    actions.update(_actions(CLIENT_CALLS[operation.value]))
+            elif name in CLIENT_CALLS:
+                actions.update(_actions(CLIENT_CALLS[name]))
+            elif name in MODEL_CALLS and _is_model(receiver, name, models, attributes):
+                actions.update(_actions(MODEL_CALLS[name]))
+            elif name in ITEM_CALLS and (name != "update" or "actions" in keywords):
+                actions.add(ITEM_CALLS[name])
     return actions
 
 
 def _actions(value: str | tuple[str, ...]) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else value
-
-
-def _looks_like_aws(func: ast.Attribute) -> bool:
-    # Skip dict.get / query_params.get and similar: only model, index, client, tx receivers.
-    receiver = func.value
-    text = ast.unparse(receiver)
-    plain = (
-        "fields",
-        "query",
-        "headers",
-        "params",
-        "environ",
-        "os.environ",
-        "metadata",
-        "details",
-        "session",
-        "body",
-        "data",
-        "charge",
-        "dispute",
-        "self._cache",
-        "request.headers",
-        "claims",
-        "header",
-        "document",
-        "jwk",
-        "exc.response",
-        "answer",
-        "event",
-        "identity",
-        "request.context or {}",
-        "_lists",
-        "state",
-    )
-    if func.attr == "exists":  # Model.exists() describes the table; attr.exists() is a condition
-        return isinstance(receiver, ast.Name)
-    return not (text in plain or text.endswith((".query_params", "environ")) or "or {}" in text)
 
 
 def _granted(policy) -> set[str]:
