@@ -75,15 +75,21 @@ class RestApi:
     def match(self, path: str, verb: str) -> tuple[Method, dict[str, str]] | None:
         """The method a request path (below the base path) reaches, and its path parameters."""
         segments = [s for s in path.split("/") if s] if path != "/" else []
-        for resource, methods in self.resources.items():
+        # As API Gateway does: a literal path part wins over a path parameter at its level.
+        by_specificity = sorted(self.resources.items(), key=lambda item: _variables(item[0]))
+        for resource, methods in by_specificity:
             params = _match_segments([s for s in resource.split("/") if s], segments)
-            if params is not None and verb in methods:
-                return methods[verb], params
+            if params is not None:  # the resource is found first, then its method
+                return (methods[verb], params) if verb in methods else None
         return None
 
     def is_binary(self, content_type: str) -> bool:
         kind = content_type.split(";")[0].strip().lower()
         return any(fnmatch(kind, pattern) for pattern in self.binary_types)
+
+
+def _variables(resource: str) -> tuple[bool, ...]:
+    return tuple(part.startswith("{") for part in resource.split("/") if part)
 
 
 def _match_segments(template: list[str], segments: list[str]) -> dict[str, str] | None:

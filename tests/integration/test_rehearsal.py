@@ -117,7 +117,7 @@ def test_paths_outside_the_stage_or_the_routes_get_api_gateways_answers(local_st
     root = stack.api_url.removesuffix("/api")
     outside = requests.get(f"{root}/products", timeout=30)
     assert outside.status_code == 403 and outside.json() == {"message": "Forbidden"}
-    unknown = requests.get(f"{stack.api_url}/nope", timeout=30)
+    unknown = requests.get(f"{stack.api_url}/nope/deeper", timeout=30)
     assert unknown.status_code == 403 and unknown.json() == GATEWAY_403
     wrong_method = requests.delete(f"{stack.api_url}/products", timeout=30)
     assert wrong_method.status_code == 403 and wrong_method.json() == GATEWAY_403
