@@ -438,9 +438,11 @@ def admin_purchase_action(session_id: str, action: str) -> Response:
 
     Raises:
         NotFound (404) for an unknown purchase or action, Conflict (409) when the purchase
-        cannot take the action (unpaid, no email, already refunded), PaymentProviderError (502)
-        when Stripe refuses a refund.
+        cannot take the action, with a code saying why (`not_paid`, `link_refunded`,
+        `link_revoked`, `on_hold`, `no_email`, `already_refunded`; the purchase's `actions`
+        lists those it can take), PaymentProviderError (502) when Stripe refuses a refund.
     """
     shop = store.current()
+    shop.desk.allow(shop.purchases.get(session_id), action)
     purchase = shop.after_sale(_public_base()).act(action, session_id, shop.checkout())
     return json_response({"purchase": shop.desk.purchase(purchase)})

@@ -56,8 +56,13 @@ SHAPES: dict[str, dict[str, Any]] = {
     "Purchase": _obj(
         "id product_id product_name amount_cents refunded_cents currency email payment_intent "
         "status link_state dispute_status created_at receipt_sent_at receipt_error",
-        "downloads_left expires_at download_log",
+        "downloads_left expires_at download_log actions",
         **dict.fromkeys(NULLABLE_PURCHASE_FIELDS.split(), TEXT_OR_NULL),
+        actions={
+            "type": "array",
+            "items": {"enum": ["resend", "reset", "revoke", "refund"]},
+            "description": "the actions this purchase can take; the others answer 409",
+        },
         status={"enum": ["pending", "paid", "failed"]},
         downloads_left=INT,
         download_log={

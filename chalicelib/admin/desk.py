@@ -11,7 +11,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, PynamoDBException
 
 from chalicelib.catalog.products import Catalog, ProductView
-from chalicelib.errors import BadRequest, Unavailable
+from chalicelib.errors import BadRequest, Conflict, NotFound, Unavailable
 from chalicelib.money import displayed, parse_amount
 from chalicelib.platform.tables import DownloadLink, Purchase
 from chalicelib.sale.links import download_log
@@ -19,6 +19,8 @@ from chalicelib.sale.purchases import Purchases
 
 UPLOAD_URL_SECONDS = 900
 RECENT_LIMIT = 50
+# The seller's actions on a purchase (POST /admin/purchases/{id}/{action}).
+ACTIONS = ("resend", "reset", "revoke", "refund")
 
 
 PLAIN_AMOUNT = re.compile(r"[0-9]{1,9}(\.[0-9]{1,9})?")
@@ -71,6 +73,31 @@ def _receipt(purchase: Purchase) -> str:
     return "Not sent yet"
 
 
+def refusal(purchase: Purchase, action: str) -> Conflict | None:
+    """Why the seller's `action` means nothing for this purchase (a 409 to raise), or None
+    when the purchase can take it. The dashboard offers only the actions this allows.
+
+    A purchase that is unpaid, refunded or revoked takes none; while a dispute holds the link
+    only revoke is left (Stripe refuses to refund a disputed charge)."""
+    if purchase.status != "paid" or not purchase.token_hash:
+        return Conflict(
+            "This purchase has not been paid, so there is nothing to do yet.", code="not_paid"
+        )
+    if purchase.link_state in ("refunded", "revoked"):
+        message = f"This purchase is {purchase.link_state}: its link is dead for good."
+        return Conflict(message, code=f"link_{purchase.link_state}")
+    if purchase.dispute_status == "open" and action != "revoke":
+        return Conflict("A dispute is open: the link is on hold until it closes.", code="on_hold")
+    if action == "resend" and not purchase.email:
+        return Conflict("This purchase has no email address to send to.", code="no_email")
+    if action == "refund" and (
+        not purchase.payment_intent
+        or int(purchase.refunded_cents or 0) >= int(purchase.amount_cents or 0) > 0
+    ):
+        return Conflict("This payment is already refunded.", code="already_refunded")
+    return None
+
+
 def product_view(product: ProductView) -> dict[str, Any]:
     """A product as the admin API shows it, its price also as text (`price`: "¥1,500")."""
     view = product.admin()
@@ -99,6 +126,7 @@ def purchase_view(purchase: Purchase, link: DownloadLink | None = None) -> dict[
     view.update(displayed(view, purchase.currency or "usd"))
     view.update(state=state, state_label=state.replace("_", " "), receipt=_receipt(purchase))
     view["created"] = _when(purchase.created_at)
+    view["actions"] = [a for a in ACTIONS if refusal(purchase, a) is None]
     if link is not None:
         expires = datetime.fromtimestamp(int(link.expires_at), UTC)
         view["downloads_left"] = int(link.downloads_left)
@@ -159,6 +187,20 @@ class AdminDesk:
             except PynamoDBException as exc:
                 raise Unavailable("The store could not read the purchase.") from exc
         return purchase_view(purchase, link)
+
+    def allow(self, purchase: Purchase, action: str) -> None:
+        """Refuse an action the purchase cannot take, as the dashboard does not offer it.
+
+        Raises:
+            NotFound: no such action.
+            Conflict (409): the purchase cannot take it (`not_paid`, `link_refunded`,
+                `link_revoked`, `on_hold`, `no_email`, `already_refunded`).
+        """
+        if action not in ACTIONS:
+            raise NotFound("No such action.")
+        refused = refusal(purchase, action)
+        if refused is not None:
+            raise refused
 
     def find(self, email: str | None) -> list[dict[str, Any]]:
         """Purchases by buyer email (newest first), or the most recent ones.

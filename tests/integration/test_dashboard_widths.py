@@ -110,13 +110,11 @@ def test_every_dashboard_state_fits_a_phone_and_a_laptop(stack, buyer, browser, 
     page.fill("#product-price", "not-a-price-" + "9" * 80)
     page.set_input_files("#product-file", str(upload))
     page.click("#product-button")
-    page.wait_for_function(
-        "() => !['', 'Saving…'].includes(document.querySelector('#product-status').innerText)"
-    )
+    _text_in(page, "#product-error")
     assert "on sale" not in page.inner_text("#product-status")
     page.fill("#search-email", "not-an-address-" + "x" * 100)
     page.click("#search-button")
-    _text_in(page, "#dashboard-error")
+    _text_in(page, "#search-error")
     _fits(page, "error-shown", tmp_path)
     page.close()
 

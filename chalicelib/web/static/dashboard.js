@@ -20,6 +20,7 @@
   let refreshing = null; // the one REFRESH_TOKEN_AUTH in flight
   let products = null; // the last product list, redrawn when the report's sold counts arrive
   let sold = {};
+  let chartData = null; // the last report's days and axis, redrawn when the chart's width changes
 
   const $ = (id) => document.getElementById(id);
   const stored = (key) => sessionStorage.getItem(key);
@@ -47,6 +48,13 @@
     const tr = el("tr");
     cells.forEach((cell) => tr.appendChild(cell));
     return tr;
+  }
+
+  // A table cell that, on a phone, becomes a labelled line of its row's card.
+  function cell(label, className, value) {
+    const td = el("td", className, value);
+    if (label) td.dataset.label = label;
+    return td;
   }
 
   function keepItem(key, value) {
@@ -305,13 +313,24 @@
     return String(query) ? `?${query}` : "";
   }
 
-  function showError(err) {
-    if (err.message !== "signed out") text($("dashboard-error"), err.message);
+  // A failure shown next to the control or section that caused it (`where`: an element id).
+  function showError(where) {
+    return (err) => {
+      if (err.message !== "signed out") text($(where), err.message);
+    };
+  }
+
+  function clearMessages(...ids) {
+    ids.forEach((id) => text($(id), ""));
   }
 
   function loadAll() {
-    text($("dashboard-error"), "");
-    return Promise.all([loadReport(), loadPurchases(), loadProducts()]).catch(showError);
+    clearMessages("range-error", "purchases-error", "products-error");
+    return Promise.all([
+      loadReport().catch(showError("range-error")),
+      loadPurchases().catch(showError("purchases-error")),
+      loadProducts().catch(showError("products-error")),
+    ]);
   }
 
   async function loadReport() {
@@ -323,15 +342,19 @@
     text($("totals-gross"), report.totals.gross);
     text($("totals-refunded"), report.totals.refunded);
     text($("totals-net"), report.totals.net);
+    chartData = { days: report.days, axis: report.axis };
     drawChart(report.days, report.axis);
     sold = Object.fromEntries(report.products.map((p) => [p.id, p.orders]));
     if (products) renderProducts(products);
   }
 
-  // Bars of gross per day (refunds in red) on the scale the store chose.
+  // Bars of gross per day (refunds in red) on the scale the store chose. Drawn at the chart's
+  // own width in pixels (never scaled down), so its labels keep their size on a phone; the
+  // dates thin out to what fits.
   function drawChart(days, axis) {
     const NS = "http://www.w3.org/2000/svg";
-    const [W, H, L, B, T] = [760, 240, 56, 28, 10];
+    const W = Math.max(240, Math.floor($("chart").clientWidth || 760));
+    const [H, L, B, T] = [W < 560 ? 200 : 240, 60, 28, 10];
     const plotW = W - L - 8, plotH = H - B - T, slot = plotW / days.length;
     const height = (cents) => (plotH * cents) / axis.top_cents;
     const add = (parent, tag, attrs, content) => {
@@ -340,14 +363,15 @@
       if (content != null) node.textContent = content;
       return parent.appendChild(node);
     };
-    const svg = add(document.createDocumentFragment(), "svg", { viewBox: `0 0 ${W} ${H}`, role: "img" });
+    const svg = add(document.createDocumentFragment(), "svg", { viewBox: `0 0 ${W} ${H}`, width: W, height: H, role: "img" });
     // gridlines from 0 to the top, each with its label
     axis.labels.forEach((label, i) => {
       const y = T + plotH - (plotH * i) / (axis.labels.length - 1);
       add(svg, "line", { x1: L, x2: W - 8, y1: y, y2: y, class: "grid" });
       add(svg, "text", { x: L - 6, y: y + 4, "text-anchor": "end" }, label);
     });
-    const labelEvery = days.length <= 14 ? 1 : Math.ceil(days.length / 10);
+    const fits = Math.max(2, Math.floor(plotW / 52)); // an "MM-DD" label is ~40 px at 12 px
+    const labelEvery = Math.ceil(days.length / fits);
     days.forEach((day, i) => {
       const x = L + i * slot + slot * 0.15, w = Math.max(slot * 0.7, 1);
       const h = height(day.gross_cents);
@@ -357,12 +381,23 @@
         const r = height(day.refunded_cents);
         add(svg, "rect", { x, y: T + plotH - r, width: w, height: r, class: "refund" });
       }
-      if (i % labelEvery === 0 || i === days.length - 1) {
-        add(svg, "text", { x: x + w / 2, y: H - 10, "text-anchor": "middle" }, day.date.slice(5));
+      const last = i === days.length - 1;
+      if ((i % labelEvery === 0 && (last || days.length - 1 - i >= labelEvery)) || last) {
+        // the last date ends at its bar's right edge, so it never runs off the chart
+        const at = last ? { x: Math.min(x + w / 2 + 20, W - 2), "text-anchor": "end" } : { x: x + w / 2, "text-anchor": "middle" };
+        add(svg, "text", { ...at, y: H - 10 }, day.date.slice(5));
       }
     });
     $("chart").replaceChildren(svg);
   }
+
+  let chartWidth = 0;
+  new ResizeObserver(() => {
+    const width = Math.floor($("chart").clientWidth);
+    if (!chartData || !width || width === chartWidth) return;
+    chartWidth = width;
+    drawChart(chartData.days, chartData.axis);
+  }).observe($("chart"));
 
   async function downloadCsv() {
     try {
@@ -374,7 +409,7 @@
       a.click();
       a.remove();
     } catch (err) {
-      showError(err);
+      showError("range-error")(err);
     }
   }
 
@@ -393,13 +428,17 @@
   }
 
   function productRow(p) {
-    const name = el("td", null, p.name);
-    if (!p.active) name.appendChild(el("span", "pill replaced", "off sale"));
+    const name = cell(null, "lead", p.name);
+    if (!p.active) name.append(" ", el("span", "pill replaced", "off sale"));
     const waiting = p.pending_filename ? ` (new file ${p.pending_filename} not uploaded yet)` : "";
     name.appendChild(el("div", "muted-small file-version", `v${p.file_version} \u00b7 ${p.filename}${waiting}`));
 
     const toggle = button(p.active ? "Unlist" : "List", "secondary small", () => {
-      api("PATCH", productPath(p.id), { active: !p.active }).then(loadProducts).catch(showError);
+      clearMessages("products-error", "products-note");
+      api("PATCH", productPath(p.id), { active: !p.active })
+        .then(loadProducts)
+        .then(() => text($("products-note"), `${p.name} is ${p.active ? "off sale" : "on sale"}.`))
+        .catch(showError("products-error"));
     });
     toggle.title = p.active ? "Take it off the storefront (links already sold keep working)" : "Put it back on sale";
     const picker = el("input", "hidden");
@@ -409,20 +448,24 @@
     replace.title = "Upload a new version; buyers get it once the upload has landed";
     const actions = el("td", "actions");
     actions.append(toggle, replace, picker);
-    return row([name, el("td", "num", p.price), el("td", "num", sold[p.id] || 0), actions]);
+    const tr = row([name, cell("Price", "num", p.price), cell("Sold", "num", sold[p.id] || 0), actions]);
+    tr.dataset.productId = p.id;
+    return tr;
   }
 
   async function newFile(product, file) {
     if (!file) return;
-    text($("dashboard-error"), `Uploading ${file.name}…`);
+    clearMessages("products-error");
+    text($("products-note"), `Uploading ${file.name}…`);
     try {
       const body = await api("PATCH", productPath(product.id), { filename: file.name });
       await upload(body, file, { publish_file: true });
-      text($("dashboard-error"), "");
+      text($("products-note"), `${product.name}: buyers now get ${file.name}.`);
     } catch (err) {
-      showError(err);
+      text($("products-note"), "");
+      showError("products-error")(err);
     }
-    await loadProducts().catch(showError);
+    await loadProducts().catch(showError("products-error"));
   }
 
   // PUT the file to its presigned URL, then PATCH `then` (go on sale, or publish the new
@@ -438,9 +481,16 @@
     const file = $("product-file").files[0];
     const status = $("product-status");
     $("product-button").disabled = true;
+    text($("product-error"), "");
     text(status, "Saving…");
     try {
-      const fields = { name: $("product-name").value.trim(), price: $("product-price").value.trim(), filename: file.name };
+      const fields = {
+        name: $("product-name").value.trim(),
+        description: $("product-description").value.trim(),
+        currency: $("product-currency").value,
+        price: $("product-price").value.trim(),
+        filename: file.name,
+      };
       const body = await api("POST", "/admin/products", fields);
       text(status, `Uploading ${file.name}…`);
       await upload(body, file, { active: true });
@@ -448,8 +498,9 @@
       await loadProducts();
       text(status, `${body.product.name} is on sale.`);
     } catch (err) {
-      loadProducts().catch(showError);
-      text(status, err.message);
+      loadProducts().catch(showError("products-error"));
+      text(status, "");
+      showError("product-error")(err);
     } finally {
       $("product-button").disabled = false;
     }
@@ -462,14 +513,14 @@
   async function loadPurchases(email) {
     const query = email ? `?${new URLSearchParams({ email })}` : "";
     const { purchases } = await api("GET", `/admin/purchases${query}`);
-    renderPurchases(purchases);
+    renderPurchases(purchases, email);
   }
 
   const pill = (p) => el("span", `pill ${p.state}`, p.state_label);
 
-  function renderPurchases(purchases) {
+  function renderPurchases(purchases, email) {
     if (!purchases.length) {
-      const empty = el("td", "muted", "No purchases yet.");
+      const empty = el("td", "muted", email ? `No purchases by ${email}.` : "No purchases yet.");
       empty.colSpan = 6;
       $("purchases").replaceChildren(row([empty]));
       return;
@@ -478,32 +529,36 @@
   }
 
   function purchaseRow(p) {
-    const paid = el("td", "num", p.amount);
-    if (p.refunded_cents) paid.appendChild(el("div", "muted-small", `\u2212${p.refunded}`));
-    const state = el("td");
+    const paid = cell("Paid", "num", p.amount);
+    if (p.refunded_cents) paid.append(" ", el("span", "muted-small", `\u2212${p.refunded}`));
+    const state = cell("Link");
     state.appendChild(pill(p));
-    const open = el("td");
-    open.appendChild(button("Open", "secondary small", () => showPurchase(p.id)));
-    const tr = row([el("td", null, p.created), el("td", null, p.email || "–"), el("td", null, p.product_name), paid, state, open]);
+    const open = el("td", "actions");
+    open.appendChild(button("Open", "secondary small", () => showPurchase(p.id, true)));
+    const tr = row([cell("When", null, p.created), cell("Buyer", null, p.email || "–"), cell("Product", null, p.product_name), paid, state, open]);
     tr.dataset.purchaseId = p.id;
     return tr;
   }
 
-  async function showPurchase(id) {
+  // The purchase opened next to the list; on a phone the page scrolls to it.
+  async function showPurchase(id, reveal) {
+    clearMessages("purchases-error");
     try {
       const { purchase } = await api("GET", purchasePath(id));
       renderDetail(purchase);
+      if (reveal) $("detail").scrollIntoView({ block: "start" });
     } catch (err) {
-      showError(err);
+      showError("purchases-error")(err);
     }
   }
 
-  const ACTIONS = [
-    ["resend", "Resend link", "secondary"],
-    ["reset", "Reset downloads", "secondary"],
-    ["revoke", "Revoke", "danger"],
-    ["refund", "Refund", "danger"],
-  ];
+  // What each action the store allows (a purchase's `actions`) is called, and what it did.
+  const ACTIONS = {
+    resend: ["Resend link", "secondary", "A new link is on its way; the old one no longer works."],
+    reset: ["Reset downloads", "secondary", "Downloads and expiry are back to the defaults."],
+    revoke: ["Revoke", "danger", "The link is revoked."],
+    refund: ["Refund", "danger", "Refund requested: the link stops once Stripe confirms it."],
+  };
 
   function renderDetail(p) {
     const box = $("detail");
@@ -523,14 +578,23 @@
     // A definition list, not a table: long ids (pi_…, cs_…) wrap inside the card at any width.
     const list = el("dl", "facts");
     facts.forEach(([label, value]) => list.append(el("dt", null, label), el("dd", null, value)));
-    const bar = el("div", "toolbar");
-    bar.style.marginTop = "12px";
-    ACTIONS.forEach(([action, label, kind]) => {
+    // Only what the store says this purchase can take: a refunded or revoked one takes none.
+    const bar = el("div", "actionbar");
+    bar.id = "detail-actions";
+    (p.actions || []).forEach((action) => {
+      const [label, kind] = ACTIONS[action] || [action, "secondary"];
       const b = button(label, `${kind} small`, () => act(p.id, action, label));
       b.id = `action-${action}`;
       bar.appendChild(b);
     });
-    box.replaceChildren(el("h2", null, p.product_name), list, bar, el("h2", null, "Download log"));
+    if (!bar.childElementCount) bar.appendChild(el("p", "muted-small", `Nothing to do here: this purchase is ${p.state_label}.`));
+    const note = el("p", "note");
+    note.id = "detail-note";
+    note.setAttribute("role", "status");
+    const error = el("p", "error");
+    error.id = "detail-error";
+    error.setAttribute("role", "alert");
+    box.replaceChildren(el("h2", null, p.product_name), list, bar, note, error, el("h2", null, "Download log"));
     const log = p.download_log || [];
     if (!log.length) {
       box.appendChild(el("p", "muted-small", "No downloads yet."));
@@ -546,12 +610,17 @@
 
   async function act(id, action, label) {
     if ((action === "refund" || action === "revoke") && !window.confirm(`${label} this purchase?`)) return;
+    clearMessages("detail-note", "detail-error");
+    $("detail-actions").querySelectorAll("button").forEach((b) => (b.disabled = true));
     try {
       await api("POST", `${purchasePath(id)}/${action}`);
-      await Promise.all([showPurchase(id), loadReport(), loadPurchases()]);
     } catch (err) {
-      showError(err);
+      $("detail-actions").querySelectorAll("button").forEach((b) => (b.disabled = false));
+      showError("detail-error")(err);
+      return;
     }
+    await Promise.all([showPurchase(id), loadReport().catch(showError("range-error")), loadPurchases().catch(showError("purchases-error"))]);
+    text($("detail-note"), ACTIONS[action]?.[2] || "Done.");
   }
 
   // -- the forms ------------------------------------------------------------------------------
@@ -695,8 +764,18 @@
     $("signout-button").disabled = false;
     signOut();
   });
-  $("range-button").addEventListener("click", () => loadReport().catch(showError));
-  $("csv-button").addEventListener("click", downloadCsv);
-  $("search-button").addEventListener("click", () => loadPurchases($("search-email").value.trim()).catch(showError));
+  $("range-button").addEventListener("click", () => {
+    clearMessages("range-error");
+    loadReport().catch(showError("range-error"));
+  });
+  $("csv-button").addEventListener("click", () => {
+    clearMessages("range-error");
+    downloadCsv();
+  });
+  $("search-button").addEventListener("click", () => {
+    clearMessages("search-error");
+    loadPurchases($("search-email").value.trim()).catch(showError("search-error"));
+  });
+  $("product-currency").addEventListener("change", () => text($("product-price-currency"), $("product-currency").value.toUpperCase()));
   if (stored(KEYS.id)) showDashboard();
 })();
