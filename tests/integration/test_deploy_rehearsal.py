@@ -49,6 +49,8 @@ ADMIN = "owner@example.test"
 NEW_PASSWORD = "Rehearsed-Password-42"
 STRIPE_KEY = "sk_test_" + "r" * 24
 PRICE = "19.99"
+SETUP = ("setup", "--stage", STAGE, "--region", REGION, "--sender-email", SENDER)
+SETUP += ("--stripe-secret-key", STRIPE_KEY)
 COMMAND_TIMEOUT = 600  # a cold chalice dependency build downloads wheels
 
 
@@ -315,18 +317,7 @@ def test_the_readme_deploy_steps_against_moto(
     r = Rehearsal(project, moto_url, stripe_url, tmp_path)
 
     # 1. bull setup: the infra stack, the stage's config and policy, the secrets in SSM.
-    r.bull(
-        "bull setup",
-        "setup",
-        "--stage",
-        STAGE,
-        "--region",
-        REGION,
-        "--sender-email",
-        SENDER,
-        "--stripe-secret-key",
-        STRIPE_KEY,
-    )
+    r.bull("bull setup", *SETUP)
     env = r.stage_environment()
     assert env["PRODUCTS_TABLE"] == f"bull-{STAGE}-products"
     pool_id = env["USER_POOL_ID"]
@@ -467,18 +458,7 @@ def test_the_readme_deploy_steps_against_moto(
     assert r.client("s3").list_objects_v2(Bucket=env["PRODUCTS_BUCKET"])["KeyCount"] == 1
 
     # 9. bull setup again: adopts the kept tables and bucket; the old data is there.
-    r.bull(
-        "bull setup (adopting the kept tables)",
-        "setup",
-        "--stage",
-        STAGE,
-        "--region",
-        REGION,
-        "--sender-email",
-        SENDER,
-        "--stripe-secret-key",
-        STRIPE_KEY,
-    )
+    r.bull("bull setup (adopting the kept tables)", *SETUP)
     again = r.stage_environment()
     for name in ("PRODUCTS_TABLE", "PURCHASES_TABLE", "LINKS_TABLE", "SALES_TABLE"):
         assert again[name] == env[name]
