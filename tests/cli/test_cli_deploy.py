@@ -21,7 +21,7 @@ from bull_chalice import infra, resources, targets
 from bull_chalice.cli import main
 from chalicelib.platform import config
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 KEY = "sk_test_" + "k" * 24
 
 

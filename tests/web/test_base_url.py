@@ -14,7 +14,7 @@ import pytest
 
 from bull_chalice.rehearse import gateway
 from chalicelib.web.base_url import base_path
-from tests.conftest import checkout_session, fresh_store, sent_emails, signed_headers, stripe_event
+from tests.helpers import checkout_session, fresh_store, sent_emails, signed_headers, stripe_event
 
 EXECUTE_API = "abc123defg.execute-api.us-east-1.amazonaws.com"
 SHAPES = {
