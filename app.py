@@ -11,7 +11,7 @@ from chalice import Chalice, Response
 from chalicelib import store
 from chalicelib.admin.auth import gateway_authorizer
 from chalicelib.admin.desk import product_view, typed_price
-from chalicelib.errors import BadRequest
+from chalicelib.errors import BadRequest, NotFound
 from chalicelib.payments.checkout import clean_email
 from chalicelib.payments.events import verify_event
 from chalicelib.payments.webhooks import handle_event
@@ -178,6 +178,18 @@ def stripe_webhook() -> Response:
         event, shop.fulfilment(base), shop.after_sale(base), shop.settings.store_id
     )
     return json_response({"received": True, "result": outcome.result})
+
+
+@app.route("/{page}", methods=["GET", "HEAD"])
+@browser_route
+def unknown_page(page: str) -> Response:
+    """Any other page at the top level (a mistyped address, `/favicon.ico`): a 404 page that
+    links back to the store, instead of API Gateway's bare 403.
+
+    Raises:
+        NotFound (404) always.
+    """
+    raise NotFound("There is no page at this address.")
 
 
 @app.route("/download/{token}", methods=["GET", "HEAD"])

@@ -24,3 +24,13 @@ def test_buyer_pages_run_no_script_and_post_only_where_the_store_sends_buyers(
     assert form_targets[0] == "'self'"
     assert "https://checkout.stripe.com" in form_targets
     assert any(target.endswith(".amazonaws.com") for target in form_targets)
+
+
+@pytest.mark.parametrize("path", ["/nope", "/favicon.ico", "/index.html"])
+def test_an_unknown_page_is_a_404_page_that_leads_back_to_the_store(client, aws, path):
+    response = client.http.get(path)
+    assert response.status_code == 404
+    assert response.headers["Content-Type"].startswith("text/html")
+    body = response.body.decode()
+    assert "There is no page at this address." in body
+    assert 'href="https://store.example.test/">Back to the store' in body
