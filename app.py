@@ -27,6 +27,7 @@ from chalicelib.web.responses import (
     framework_errors,
     header,
     html,
+    is_form,
     json_response,
     page_base,
     read_fields,
@@ -102,6 +103,8 @@ def checkout(product_id: str) -> Response:
 
     The price comes from the product record, never from the request. Stripe sends the buyer
     back to `thanks?session_id=...` once paid, or to the storefront when they cancel.
+    From the storefront's form (a form body), an email the store or Stripe refuses answers 400
+    with the storefront again: the address as typed, what to fix beside it.
 
     Body (form or JSON; no body at all is fine):
         email: the buyer's address, given to Stripe Checkout.
@@ -115,9 +118,26 @@ def checkout(product_id: str) -> Response:
     """
     request = app.current_request
     fields = read_fields(request.raw_body, header(request, "content-type"))
-    email = clean_email(fields.get("email"))
-    product = store.current().catalog.get_active(product_id)
-    return redirect(store.current().checkout(_public_base()).create_session(product, email))
+    try:
+        email = clean_email(fields.get("email"))
+        product = store.current().catalog.get_active(product_id)
+        return redirect(store.current().checkout(_public_base()).create_session(product, email))
+    except BadRequest as exc:
+        if not is_form(request):
+            raise
+        return _storefront_to_fix(product_id, fields, exc)
+
+
+def _storefront_to_fix(product_id: str, fields: dict[str, Any], exc: BadRequest) -> Response:
+    """The storefront again (400) with the buyer's entries kept and the message beside the
+    field to fix, for a form the storefront posted; an error page if that product is gone."""
+    products = store.current().catalog.list_active()
+    if not any(p.id == product_id for p in products):
+        raise exc
+    field = "amount" if "amount" in exc.code else "email"
+    typed = {k: v for k, v in fields.items() if isinstance(v, str)}
+    fix = {"product_id": product_id, "field": field, "message": exc.message, "typed": typed}
+    return html(_page("storefront.html", products=products, fix=fix), 400, NO_STORE)
 
 
 @app.route("/thanks", methods=["GET"])

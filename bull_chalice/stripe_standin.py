@@ -23,6 +23,37 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from bull_chalice.stripe_standin_api import StripeApi, error_response, json_response
+from chalicelib.money import format_amount
+
+PAY_PAGE_STYLE = """
+* { box-sizing: border-box; }
+body { margin: 0; font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
+  color: #1a1f36; background: #f6f9fc; }
+.banner { background: #ffde92; color: #5c3d00; text-align: center; font-size: 14px;
+  font-weight: 600; padding: 8px 12px; }
+main { max-width: 440px; margin: 24px auto; padding: 24px; background: #fff;
+  border-radius: 12px; box-shadow: 0 2px 12px rgba(50, 50, 93, .12); }
+@media (max-width: 480px) { main { margin: 0; border-radius: 0; box-shadow: none; } }
+a { color: #635bff; }
+.back { text-decoration: none; font-weight: 600; }
+.muted { color: #697386; margin: 0; } .small { font-size: 13px; margin: 8px 0 16px; }
+.product { font-size: 18px; margin: 4px 0 0; }
+.amount { font-size: 34px; font-weight: 700; margin: 0 0 20px; letter-spacing: -.02em; }
+.summary { display: flex; justify-content: space-between; gap: 12px; }
+label, legend { display: block; font-size: 14px; font-weight: 600; color: #3c4257;
+  margin: 12px 0 4px; padding: 0; }
+fieldset { border: 0; margin: 0; padding: 0; }
+input { width: 100%; font: inherit; padding: 10px 12px; border: 1px solid #d5dbe1;
+  border-radius: 6px; background: #fff; }
+fieldset input { border-radius: 6px 6px 0 0; }
+.row { display: flex; } .row input { border-top: 0; border-radius: 0 0 0 6px; }
+.row input + input { border-left: 0; border-radius: 0 0 6px 0; }
+button { width: 100%; background: #635bff; color: #fff; border: 0; border-radius: 6px;
+  padding: 12px 18px; font: inherit; font-weight: 600; cursor: pointer; }
+button.secondary { background: #fff; color: #cd3d64; border: 1px solid #e3e8ee; }
+.error { color: #cd3d64; font-weight: 600; }
+.cancel { text-align: center; margin: 16px 0 0; font-size: 14px; }
+"""
 
 
 def _nested(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
@@ -52,35 +83,51 @@ class StandIn(StripeApi):
     # -- the pay page -------------------------------------------------------------------
 
     def pay_page(self, session_id: str, message: str = "") -> Response:
+        """The session's `url`: a checkout-like page (product, amount in the currency's own
+        format, a test card form, Pay and Cancel back to `cancel_url`), clearly a stand-in."""
         session = self.sessions.get(session_id)
         if session is None:
             return Response("<h1>Unknown checkout</h1>", status=404, content_type="text/html")
-        amount = f"{session['amount_total'] / 100:.2f} {session['currency'].upper()}"
+        amount = html.escape(format_amount(int(session["amount_total"]), session["currency"]))
         name = html.escape(session["_product_name"])
+        cancel = html.escape(str(session.get("cancel_url") or "/"))
+        error = f'<p class="error" role="alert">{html.escape(message)}</p>' if message else ""
         if session["payment_status"] == "paid":
-            body = f"""<h1>Paid</h1><p>{name}: {amount}</p>
-            <p>Payment {html.escape(session["payment_intent"])}</p>
+            body = f"""<h1>Paid</h1>
+            <p class="summary"><span>{name}</span><strong id="amount">{amount}</strong></p>
+            <p class="muted">Payment {html.escape(session["payment_intent"])}</p>
             <form method="post" action="/pay/{session_id}/refund">
-            <button id="refund-button" type="submit">Refund</button></form>
+            <button id="refund-button" class="secondary" type="submit">Refund</button></form>
             <p><a href="{html.escape(self._success_url(session))}">Back to the store</a></p>"""
         else:
             email = session.get("customer_email") or ""
             email_field = (
-                f"<p>Paying as {html.escape(email)}</p>"
+                f'<p class="muted">Paying as <strong>{html.escape(email)}</strong></p>'
                 if email
-                else '<label>Email <input id="email" type="email" name="email" required '
-                'value="buyer@example.com"></label>'
+                else '<label for="email">Email</label><input id="email" type="email" '
+                'name="email" autocomplete="email" required value="buyer@example.com">'
             )
-            body = f"""<h1>Stripe stand-in checkout</h1>
-            <p><strong>{name}</strong></p><p id="amount">{amount}</p>
-            <form method="post" action="/pay/{session_id}">{email_field}
-            <button id="pay-button" type="submit">Pay</button></form>"""
-        page = f"""<!doctype html><html><head><meta charset="utf-8">
+            body = f"""<p><a id="back-link" class="back" href="{cancel}">&larr; Back</a></p>
+            <p class="muted">Pay</p>
+            <p id="product" class="product">{name}</p>
+            <p id="amount" class="amount">{amount}</p>
+            <form method="post" action="/pay/{session_id}" class="pay">
+            {email_field}
+            <fieldset><legend>Card information</legend>
+            <input id="card-number" aria-label="Card number" value="4242 4242 4242 4242" readonly>
+            <div class="row"><input aria-label="Expiry" value="12 / 34" readonly>
+            <input aria-label="CVC" value="123" readonly></div></fieldset>
+            <p class="muted small">Test card: nothing is charged.</p>
+            {error}
+            <button id="pay-button" type="submit">Pay {amount}</button>
+            </form>
+            <p class="cancel"><a id="cancel-link" href="{cancel}">Cancel and return to the
+            store</a></p>"""
+        page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
         <meta name="viewport" content="width=device-width, initial-scale=1">
-        <title>Checkout</title><style>body{{font-family:system-ui;max-width:420px;margin:40px auto;
-        padding:0 16px}}button{{background:#635bff;color:#fff;border:0;border-radius:6px;
-        padding:10px 18px;font-size:16px}}input{{padding:8px;width:100%}}</style></head>
-        <body>{html.escape(message)}{body}</body></html>"""
+        <title>Checkout · test mode</title><style>{PAY_PAGE_STYLE}</style></head>
+        <body><div id="test-mode" class="banner">Test mode &mdash; local Stripe stand-in, no real
+        payment</div><main>{body}</main></body></html>"""
         return Response(page, content_type="text/html")
 
     def pay(self, session_id: str, form: dict[str, str]) -> Response:

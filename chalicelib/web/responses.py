@@ -196,6 +196,12 @@ def read_fields(raw_body: bytes | None, content_type: str | None) -> dict[str, A
     raise BadRequest("send the fields as a form or as JSON")
 
 
+def is_form(request: Any) -> bool:
+    """The request carries an HTML form's body (what a browser's form posts), not JSON."""
+    kind = (header(request, "content-type") or "").split(";")[0].strip().lower()
+    return kind in (FORM, "multipart/form-data")
+
+
 def header(request: Any, name: str) -> str | None:
     """A request header, case-insensitively (Chalice's headers are case-insensitive)."""
     return request.headers.get(name) if request.headers else None
