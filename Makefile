@@ -9,11 +9,13 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt py
 .PHONY: install run rehearse test lint format bench package chromium clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -r requirements-dev.txt
-	$(BIN)/python -m pip install -q --no-deps -e .
-	rm -f $(VENV)/.installed-* && touch $@
+	@echo "Setting up $(VENV): installing the store's Python packages (the first time takes a minute or two) ..."
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --upgrade pip
+	@$(BIN)/python -m pip install -q -r requirements-dev.txt
+	@$(BIN)/python -m pip install -q --no-deps -e .
+	@rm -f $(VENV)/.installed-* && touch $@
+	@echo "Installed into $(VENV)."
 
 install: $(STAMP)
 

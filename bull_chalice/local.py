@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -155,8 +156,9 @@ class LocalStack:
 
     # -- lifecycle ----------------------------------------------------------------------
 
-    def start(self) -> LocalState:
-        """Start every service, provision, seed, and write the state file.
+    def start(self, say: Callable[[str], None] = lambda _step: None) -> LocalState:
+        """Start every service, provision, seed, and write the state file; `say` hears each
+        step as it begins (`bull local` prints them).
 
         Raises:
             StackError: a port is taken or a service did not come up (everything is stopped).
@@ -173,15 +175,20 @@ class LocalStack:
         self._link_key = self.data.link_key()
         try:
             deadline = time.monotonic() + START_TIMEOUT
+            say(f"Starting moto (DynamoDB, S3, SES, Cognito) on {self.url('moto')} ...")
             self._spawn(
                 "moto",
                 [sys.executable, "-m", "bull_chalice.moto_server", str(self.ports["moto"])],
                 self.data.moto_environment(),
             )
             wait_for(f"{self.url('moto')}/moto-api/", deadline, self.processes["moto"], "moto")
+            if self.data.recording.exists():
+                say(f"Replaying the kept data from {self.data.directory} ...")
             restored = self.data.replay(self.url("moto"))
+            say("Provisioning tables, bucket, user pool, admin and demo product ...")
             pool = self._provision(restored)
             env = self.app_environment(pool.pool_id, pool.client_id)
+            say(f"Starting the Stripe stand-in on {self.url('stripe')} ...")
             self._spawn(
                 "stripe",
                 [
@@ -197,9 +204,11 @@ class LocalStack:
                 },
             )
             if self.rehearse:
+                say(f"Packaging the app and serving it behind API Gateway on {self.api_url} ...")
                 self._spawn_rehearsal(pool, env)
                 deadline = time.monotonic() + START_TIMEOUT  # packaging is not starting up
             else:
+                say(f"Starting the app (chalice local) on {self.api_url} ...")
                 self._spawn("app", self._chalice_local(), env)
             wait_for(f"{self.url('stripe')}/health", deadline, self.processes["stripe"], "stripe")
             wait_for(f"{self.api_url}/products", deadline, self.processes["app"], "app")

@@ -37,9 +37,10 @@ def _run(stack: LocalStack, app: str) -> None:
     # inherits SIGINT ignored, and Ctrl-C must still stop every child.
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
-    click.echo(f"Starting moto, the Stripe stand-in and {app} ...")
+    fresh = " (BULL_FRESH=1: starting empty)" if stack.fresh else ""
+    click.echo(f"Starting the store with {app}; state in {stack.state_dir}{fresh}")
     try:
-        state = stack.start()
+        state = stack.start(say=lambda step: click.echo(f"  {step}"))
     except StackError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(

@@ -78,6 +78,22 @@ def test_ctrl_c_stops_every_service_and_frees_the_ports(
     assert "Stopped; ports are free." in output
     assert not any(_listening(port) for port in ports.values())
     assert not state_file.exists()
+    # It said what it was doing while it started, step by step, before the URLs.
+    app_step = "Packaging the app" if command == "rehearse" else "Starting the app (chalice local)"
+    steps = ["Starting moto", "Provisioning", "Starting the Stripe stand-in", app_step, "Store"]
+    where = [output.find(step) for step in steps]
+    assert -1 not in where and where == sorted(where), output
+
+
+def test_make_says_what_it_installs_before_the_silent_pip_steps():
+    """The first `make run` spends a minute or two in pip: a line says so before it starts."""
+    root = Path(__file__).resolve().parents[2]
+    plan = subprocess.run(
+        ["make", "-n", "-B", "install"], cwd=root, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    first_pip = next(i for i, line in enumerate(plan) if "pip install" in line)
+    said = [i for i, line in enumerate(plan) if line.startswith("echo") and "install" in line]
+    assert said and said[0] < first_pip, plan
 
 
 def test_a_taken_port_fails_with_a_clear_message_and_starts_nothing(tmp_path: Path):
