@@ -118,15 +118,39 @@ class Checkout:
 
 
 def clean_email(value: Any) -> str | None:
-    """An optional buyer email from a form: None when empty, BadRequest when implausible."""
+    """An optional buyer email from a form: None when empty, BadRequest (`bad_email`, saying
+    what to fix) when it cannot be an address Stripe and SES would take."""
     if value is None or value == "":
         return None
     if not isinstance(value, str):
-        raise BadRequest("email must be text")
+        raise BadRequest("The email address must be text.", code="bad_email")
     email = value.strip()
-    if len(email) > MAX_EMAIL_LENGTH or "@" not in email or any(c.isspace() for c in email):
-        raise BadRequest("email does not look like an address")
-    local, _, domain = email.rpartition("@")
-    if not local or "." not in domain:
-        raise BadRequest("email does not look like an address")
+    try:
+        email.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate ("\ud800") from JSON: no mail system can carry it.
+        raise BadRequest(
+            "The email address contains a character that is not valid text; retype it.",
+            code="bad_email",
+        ) from None
+    if any(c.isspace() or not c.isprintable() for c in email):
+        raise BadRequest(
+            "The email address must not contain spaces or control characters.", code="bad_email"
+        )
+    if len(email) > MAX_EMAIL_LENGTH:
+        raise BadRequest(
+            f"The email address is longer than {MAX_EMAIL_LENGTH} characters.", code="bad_email"
+        )
+    local, at, domain = email.rpartition("@")
+    if not at or not local:
+        raise BadRequest(
+            "The email address needs a name before an @, like name@example.com.",
+            code="bad_email",
+        )
+    labels = domain.split(".")
+    if len(labels) < 2 or not all(labels):
+        raise BadRequest(
+            "The email address needs a domain after the @, like name@example.com.",
+            code="bad_email",
+        )
     return email

@@ -7,6 +7,7 @@ or a report never pays for it.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -14,6 +15,30 @@ from typing import Any
 from chalicelib.errors import BadRequest
 
 SIGNATURE_TOLERANCE_SECONDS = 300
+
+# The amounts the store reads are integers from 0 to 10^12 minor units (Stripe's largest charge
+# is 99,999,999 in any currency; 10^12 leaves room for every zero-decimal currency and stays
+# far inside DynamoDB's 38 digits and JavaScript's 2^53).
+MAX_AMOUNT = 10**12
+# An event's `created` is a plausible epoch second: not before 2010-01-01 (Stripe sent no event
+# earlier) and not more than a day ahead of our clock (a signed event is at most 300 s old, so
+# anything further ahead is not a real time; a day absorbs any clock skew).
+EARLIEST_CREATED = 1_262_304_000
+LATEST_CREATED_AHEAD = 86_400
+# Where each object type keeps the amounts the store reads (dotted paths into the object).
+AMOUNT_FIELDS = {
+    "checkout.session": (
+        "amount_total",
+        "amount_subtotal",
+        "total_details.amount_tax",
+        "total_details.amount_discount",
+        "currency_conversion.amount_total",
+        "currency_conversion.amount_subtotal",
+    ),
+    "charge": ("amount", "amount_refunded", "amount_captured"),
+    "refund": ("amount",),
+    "dispute": ("amount",),
+}
 
 
 @dataclass(frozen=True)
@@ -45,6 +70,7 @@ class CheckoutFacts:
     ) -> CheckoutFacts | None:
         """Read a Checkout Session; None when it is not one of this store's sessions (another
         stage or store on the same Stripe account tags its sessions with its own `store`)."""
+        session = _legacy_session(session)
         session_id = session.get("id")
         metadata = session.get("metadata") or {}
         product_id = metadata.get("product_id") if isinstance(metadata, dict) else None
@@ -76,11 +102,15 @@ class CheckoutFacts:
         )
 
 
-def verify_event(payload: bytes, signature: str | None, secret: str) -> StripeEvent:
+def verify_event(
+    payload: bytes, signature: str | None, secret: str, now: float | None = None
+) -> StripeEvent:
     """Check the `Stripe-Signature` header on the raw body and parse the event.
 
     Raises:
-        BadRequest: missing or wrong signature, stale timestamp, or not a Stripe event.
+        BadRequest: missing or wrong signature, stale timestamp, or not a Stripe event (not
+            JSON, NaN or Infinity anywhere, a `created` that is not a plausible epoch second, an
+            amount the store reads that is not an integer from 0 to 10^12).
     """
     import stripe
 
@@ -92,8 +122,8 @@ def verify_event(payload: bytes, signature: str | None, secret: str) -> StripeEv
     except (UnicodeDecodeError, stripe.SignatureVerificationError):
         raise BadRequest("invalid Stripe signature", code="bad_signature") from None
     try:
-        body = json.loads(text)
-    except ValueError:
+        body = json.loads(text, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError):
         raise BadRequest("body is not JSON", code="bad_event") from None
     if not isinstance(body, dict):
         raise BadRequest("body is not a Stripe event", code="bad_event")
@@ -102,8 +132,12 @@ def verify_event(payload: bytes, signature: str | None, secret: str) -> StripeEv
     event_type, event_id, created = body.get("type"), body.get("id"), body.get("created")
     if not (isinstance(event_type, str) and event_type and isinstance(obj, dict)):
         raise BadRequest("body is not a Stripe event", code="bad_event")
-    if isinstance(created, bool) or not isinstance(created, int | float):
-        raise BadRequest("event has no valid created time", code="bad_event")
+    latest = (time.time() if now is None else now) + LATEST_CREATED_AHEAD
+    if not _is_int(created) or not EARLIEST_CREATED <= created <= latest:
+        raise BadRequest(
+            "event `created` must be an integer epoch second from 2010 to now", code="bad_event"
+        )
+    check_amounts(obj)
     return StripeEvent(
         id=str(event_id or ""),
         type=event_type,
@@ -119,3 +153,59 @@ def is_ours(metadata: Any, store_id: str | None) -> bool:
         return False
     tag = metadata.get("store")
     return tag is None or store_id is None or tag == store_id
+
+
+def check_amounts(obj: dict[str, Any]) -> None:
+    """Every amount the store reads from this object, where present and not null, is an integer
+    from 0 to MAX_AMOUNT.
+
+    Raises:
+        BadRequest: `bad_event`, naming the field.
+    """
+    for path in AMOUNT_FIELDS.get(str(obj.get("object")), ()):
+        value: Any = obj
+        for key in path.split("."):
+            value = value.get(key) if isinstance(value, dict) else None
+        if value is not None and not (_is_int(value) and 0 <= value <= MAX_AMOUNT):
+            raise BadRequest(
+                f"{obj.get('object')} `{path}` must be an integer from 0 to 10^12",
+                code="bad_event",
+            )
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _refuse_constant(name: str) -> Any:
+    """`json.loads` accepts NaN, Infinity and -Infinity, which are not JSON; Stripe never sends
+    them."""
+    raise ValueError(f"{name} is not JSON")
+
+
+def _legacy_session(session: dict[str, Any]) -> dict[str, Any]:
+    """A session as Stripe rendered it before `amount_total`, `currency` and `payment_status`
+    existed (2019-era payloads, e.g. API version 2019-05-16): the total is the sum of its
+    `display_items`, and a completed session was paid (Checkout then took only synchronous
+    payments). Sessions that carry the fields are returned unchanged."""
+    if "amount_total" in session or "payment_status" in session:
+        return session
+    items = session.get("display_items")
+    if not isinstance(items, list) or not items:
+        return session
+    amounts = [i.get("amount") for i in items if isinstance(i, dict)]
+    counts = [i.get("quantity", 1) for i in items if isinstance(i, dict)]
+    currencies = {i.get("currency") for i in items if isinstance(i, dict)}
+    if len(amounts) != len(items) or not all(map(_is_int, amounts + counts)):
+        return session
+    if len(currencies) != 1 or not all(0 <= n <= MAX_AMOUNT for n in amounts + counts):
+        return session
+    total = sum(a * q for a, q in zip(amounts, counts, strict=True))
+    if total > MAX_AMOUNT:
+        raise BadRequest("checkout.session `display_items` total exceeds 10^12", code="bad_event")
+    return {
+        **session,
+        "amount_total": total,
+        "currency": session.get("currency") or currencies.pop(),
+        "payment_status": "paid",
+    }

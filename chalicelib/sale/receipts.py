@@ -74,11 +74,31 @@ class Mailer:
         return str(answer.get("MessageId", ""))
 
     def _refuses_recipient(self, exc: Exception, recipient: str) -> bool:
-        """SES refused this recipient for good: it names the buyer's address and not ours.
-        Anything else (a paused account, an unverified sender or domain) is the store's own
-        setup and stays retryable until the operator fixes it."""
-        error = getattr(exc, "response", {}).get("Error", {})
-        code, message = error.get("Code", ""), error.get("Message", "").lower()
-        if code not in ("MessageRejected", "InvalidParameterValue"):
-            return False
-        return recipient.lower() in message and self._sender.lower() not in message
+        """SES refused this recipient for good. Told by SES's error code, never its wording:
+        see REFUSALS."""
+        error = getattr(exc, "response", None)
+        error = error.get("Error", {}) if isinstance(error, dict) else {}
+        return REFUSALS.get(str(error.get("Code", ""))) == "buyer"
+
+
+# SES v1 `SendEmail`'s documented errors, by whose they are:
+# - "buyer": the buyer's address cannot take mail, for good: `InvalidParameterValue` is how SES
+#   answers a malformed destination ("Missing domain", "Illegal address", "Domain contains
+#   illegal character"); the store's own sender is checked at setup, so this is the buyer's.
+#   Recorded on the purchase, not retried.
+# - "store": the store's setup, retryable (5xx) until the operator fixes it: `MessageRejected`
+#   (an unverified sender, or any recipient while the account is in the SES sandbox, or content
+#   SES refuses; suppressed addresses are accepted and bounce later, not refused here),
+#   `MailFromDomainNotVerifiedException`, `ConfigurationSetDoesNotExistException`,
+#   `ConfigurationSetSendingPausedException`, `AccountSendingPausedException`.
+# Anything else (throttling, `ServiceUnavailable`, a network error) is passing: retryable.
+REFUSALS = {
+    "InvalidParameterValue": "buyer",
+    "MessageRejected": "store",
+    "MailFromDomainNotVerifiedException": "store",
+    "MailFromDomainNotVerified": "store",
+    "ConfigurationSetDoesNotExistException": "store",
+    "ConfigurationSetDoesNotExist": "store",
+    "ConfigurationSetSendingPausedException": "store",
+    "AccountSendingPausedException": "store",
+}

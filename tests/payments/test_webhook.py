@@ -74,7 +74,7 @@ def test_a_bad_signature_is_400_bad_signature_and_writes_nothing(
         ),
         (
             b'{"type": "charge.refunded", "created": "soon", "data": {"object": {}}}',
-            "event has no valid created time",
+            "event `created` must be an integer epoch second from 2010 to now",
         ),
         pytest.param(
             "caf\u00e9 \u2603".encode("utf-16"),
