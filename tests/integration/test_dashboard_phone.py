@@ -100,6 +100,15 @@ def test_on_a_phone_purchases_and_products_are_cards_and_open_lands(stack, buyer
     top = page.eval_on_selector("#detail", "n => n.getBoundingClientRect().top")
     assert -2 <= top < 844
     page.screenshot(path=str(shots / "phone-detail.png"))
+    # On a laptop the purchases are a table again and nothing inside a card scrolls sideways
+    # either (the products' narrow column stays cards).
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.wait_for_timeout(100)
+    assert card.evaluate("tr => getComputedStyle(tr).display") == "table-row"
+    for wrapper in (".scroll", ".table-wrap", "#detail"):
+        _no_sideways_overflow(page, wrapper)
+    page.screenshot(path=str(shots / "laptop-detail.png"), full_page=True)
+    page.set_viewport_size(PHONE)
     page.evaluate("() => window.scrollTo(0, 0)")
     page.screenshot(path=str(shots / "phone-cards.png"), full_page=True)
     page.close()

@@ -535,7 +535,11 @@
     state.appendChild(pill(p));
     const open = el("td", "actions");
     open.appendChild(button("Open", "secondary small", () => showPurchase(p.id, true)));
-    const tr = row([cell("When", null, p.created), cell("Buyer", null, p.email || "–"), cell("Product", null, p.product_name), paid, state, open]);
+    // "2026-11-25 15:35 UTC": the date and the time each on one line, never three
+    const when = cell("When", "when");
+    const [day, ...time] = String(p.created).split(" ");
+    when.append(el("span", "nowrap", day), " ", el("span", "nowrap", time.join(" ")));
+    const tr = row([when, cell("Buyer", null, p.email || "–"), cell("Product", null, p.product_name), paid, state, open]);
     tr.dataset.purchaseId = p.id;
     return tr;
   }
