@@ -167,7 +167,7 @@ def thanks() -> Response:
 @app.route("/webhooks/stripe", methods=["POST"], content_types=BODY_TYPES)
 @api_route
 def stripe_webhook() -> Response:
-    """Stripe's events: checkouts completed or failed, refunds and disputes.
+    """Stripe's events: checkouts completed or failed, refunds, disputes, early fraud warnings.
 
     Fulfilment is exactly once however often and in whatever order Stripe delivers.
 
@@ -178,16 +178,18 @@ def stripe_webhook() -> Response:
         id (required): the event id, `evt_...`.
         type (required): the event type, e.g. `checkout.session.completed`.
         created (integer, required): when the event happened, in epoch seconds.
-        data (object, required): `{"object": ...}`, the Checkout Session, charge or dispute.
+        data (object, required): `{"object": ...}`, the Checkout Session, charge, refund,
+            dispute or early fraud warning.
 
     Returns:
         200 WebhookReceipt: `{"received": true, "result": ...}` for handled and ignored events.
 
     Raises:
         BadRequest (400) for a missing or bad signature or a body that is not an event
-        (nothing written), Conflict (409) for a refund or dispute of ours whose checkout has not
-        arrived yet or while another delivery is sending the receipt, Unavailable (503) when
-        the store failed; Stripe redelivers after a 409 or 5xx.
+        (nothing written), Conflict (409) for a refund, dispute or warning of ours whose
+        checkout has not arrived yet or while another delivery is sending the receipt,
+        Unavailable (503) when the store failed, PaymentProviderError (502) when Stripe refused
+        the refund an early fraud warning asked for; Stripe redelivers after a 409 or 5xx.
     """
     request, shop = app.current_request, store.current()
     event = verify_event(
@@ -291,7 +293,9 @@ def dashboard_script() -> Response:
 def sales_report() -> Response:
     """Sales per day, totals and per product, as JSON or CSV (`format=csv`, `Accept: text/csv`).
 
-    One row per day of the range, zero days included; `net_cents` = gross - refunded.
+    One row per day of the range, zero days included; `net_cents` = gross - refunded - disputed
+    (lost disputes, on the day they closed). Sales in another currency than the store's are in
+    `other_currencies`, never in the days.
 
     Query:
         from (date): the first day, YYYY-MM-DD, in the store timezone (default: 29 days
@@ -301,7 +305,8 @@ def sales_report() -> Response:
 
     Returns:
         200 Report: the report as JSON; as `text/csv` headed
-            `date,orders,gross_cents,refunded_cents,net_cents` with `format=csv`.
+            `date,orders,gross_cents,refunded_cents,net_cents,disputed_cents,tax_cents,discount_cents`
+            with `format=csv`.
 
     Raises:
         BadRequest (400) for a bad date or format, a reversed range or more than 366 days,

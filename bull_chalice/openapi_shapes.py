@@ -32,7 +32,8 @@ NULLABLE_PURCHASE_FIELDS = (
     "email payment_intent link_state dispute_status created_at receipt_sent_at receipt_error "
     "expires_at"
 )
-DAY_FIELDS = "orders gross_cents refunded_cents net_cents"
+DAY_FIELDS = "orders gross_cents refunded_cents net_cents disputed_cents tax_cents discount_cents"
+OTHER_CURRENCY_FIELDS = "currency orders gross_cents refunded_cents disputed_cents net_cents"
 SHAPES: dict[str, dict[str, Any]] = {
     "Error": _obj(
         "error",
@@ -54,9 +55,32 @@ SHAPES: dict[str, dict[str, Any]] = {
     "ProductCreated": _obj("product upload", product=ref("AdminProduct"), upload=ref("Upload")),
     "ProductChanged": _obj("product", "upload", product=ref("AdminProduct"), upload=ref("Upload")),
     "Purchase": _obj(
-        "id product_id product_name amount_cents refunded_cents currency email payment_intent "
-        "status link_state dispute_status created_at receipt_sent_at receipt_error",
-        "downloads_left expires_at download_log actions",
+        "id product_id product_name amount_cents refunded_cents disputed_cents tax_cents "
+        "discount_cents currency email payment_intent status link_state dispute_status "
+        "created_at receipt_sent_at receipt_error refunds disputes fraud_warnings fraud_warning",
+        "downloads_left expires_at download_log actions subtotal_cents charged_cents "
+        "charged_currency",
+        refunds={
+            "type": "array",
+            "items": _obj("id status amount_cents"),
+            "description": "every refund by Stripe id, in the charge's currency",
+        },
+        disputes={
+            "type": "array",
+            "items": _obj("id status amount_cents", "reason", reason=TEXT_OR_NULL),
+            "description": "every dispute by Stripe id: `open`, or how it closed",
+        },
+        fraud_warnings={
+            "type": "array",
+            "items": _obj(
+                "id actionable at",
+                "fraud_type refund_id",
+                actionable=BOOL,
+                fraud_type=TEXT_OR_NULL,
+                refund_id=TEXT_OR_NULL,
+            ),
+        },
+        fraud_warning={**TEXT_OR_NULL, "description": "the latest early fraud warning, as text"},
         **dict.fromkeys(NULLABLE_PURCHASE_FIELDS.split(), TEXT_OR_NULL),
         actions={
             "type": "array",
@@ -74,11 +98,16 @@ SHAPES: dict[str, dict[str, Any]] = {
     "PurchaseEnvelope": _obj("purchase", purchase=ref("Purchase")),
     "ReportDay": _obj(f"date {DAY_FIELDS}", date=DATE, orders=INT),
     "Report": _obj(
-        "from to timezone currency days totals products",
+        "from to timezone currency days totals products other_currencies",
         **dict.fromkeys(("from", "to"), DATE),
         days={"type": "array", "items": ref("ReportDay")},
         totals=_obj(DAY_FIELDS, orders=INT),
         products={"type": "array", "items": _obj("id name orders gross_cents", orders=INT)},
+        other_currencies={
+            "type": "array",
+            "items": _obj(OTHER_CURRENCY_FIELDS, orders=INT),
+            "description": "sales in currencies other than the store's, never in `days`",
+        },
     ),
     "Order": _obj(
         "date order_id email product_id product_name currency amount_cents tax_cents "

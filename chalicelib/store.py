@@ -172,6 +172,7 @@ class Store:
                 transactions=self.transactions,
                 timezone=self.settings.report_timezone,
                 clock=self.clock,
+                currency=self.settings.currency,
             ),
         )
 
@@ -188,6 +189,8 @@ class Store:
                 timezone=self.settings.report_timezone,
                 clock=self.clock,
                 store_id=self.settings.store_id,
+                refund=lambda intent, key: self.checkout(url).refund(intent, idempotency_key=key),
+                refund_on_fraud_warning=self.settings.refund_on_fraud_warning,
             ),
         )
 

@@ -12,7 +12,7 @@ from pynamodb.exceptions import DoesNotExist, PynamoDBException
 
 from chalicelib.catalog.products import Catalog, ProductView
 from chalicelib.errors import BadRequest, Conflict, NotFound, Unavailable
-from chalicelib.money import displayed, parse_amount
+from chalicelib.money import displayed, format_amount, parse_amount
 from chalicelib.platform.tables import DownloadLink, Purchase
 from chalicelib.sale.links import download_log
 from chalicelib.sale.purchases import Purchases
@@ -98,6 +98,61 @@ def refusal(purchase: Purchase, action: str) -> Conflict | None:
     return None
 
 
+def after_sale_view(purchase: Purchase) -> dict[str, Any]:
+    """What happened after the sale, each amount also as text in the purchase's currency: the
+    subtotal, what the charge was in when Stripe converted the sale, every refund and dispute by
+    id, and Radar's early fraud warnings (`fraud_warning`: a line for the seller, or None)."""
+    currency = purchase.currency or "usd"
+    view: dict[str, Any] = {}
+    if purchase.subtotal_cents is not None:
+        view["subtotal_cents"] = int(purchase.subtotal_cents)
+        view["subtotal"] = format_amount(int(purchase.subtotal_cents), currency)
+    if purchase.charged_cents is not None and purchase.charged_currency:
+        view["charged_cents"] = int(purchase.charged_cents)
+        view["charged_currency"] = purchase.charged_currency
+        view["charged"] = format_amount(int(purchase.charged_cents), purchase.charged_currency)
+    charged_currency = purchase.charged_currency or currency
+    view["refunds"] = [
+        {
+            "id": r.refund_id,
+            "status": r.status,
+            "amount_cents": int(r.amount_cents or 0),
+            "amount": format_amount(int(r.amount_cents or 0), charged_currency),
+        }
+        for r in purchase.refunds or []
+    ]
+    view["disputes"] = [
+        {
+            "id": d.dispute_id,
+            "status": d.status,
+            "reason": d.reason,
+            "amount_cents": int(d.amount_cents or 0),
+            "amount": format_amount(int(d.amount_cents or 0), charged_currency),
+        }
+        for d in purchase.disputes or []
+    ]
+    warnings = [
+        {
+            "id": w.warning_id,
+            "fraud_type": w.fraud_type,
+            "actionable": bool(w.actionable),
+            "at": _iso(w.warned_at),
+            "refund_id": w.refund_id,
+        }
+        for w in purchase.fraud_warnings or []
+    ]
+    view["fraud_warnings"] = warnings
+    view["fraud_warning"] = None
+    if warnings:
+        last = warnings[-1]
+        kind = (last["fraud_type"] or "fraud").replace("_", " ")
+        refunded = ", refunded" if last["refund_id"] else ""
+        view["fraud_warning"] = (
+            f"Early fraud warning ({kind}) {_when(purchase.fraud_warnings[-1].warned_at)}{refunded}"
+        )
+    return view
+
+
 def product_view(product: ProductView) -> dict[str, Any]:
     """A product as the admin API shows it, its price also as text (`price`: "¥1,500")."""
     view = product.admin()
@@ -111,6 +166,9 @@ def purchase_view(purchase: Purchase, link: DownloadLink | None = None) -> dict[
         "product_name": purchase.product_name,
         "amount_cents": int(purchase.amount_cents or 0),
         "refunded_cents": int(purchase.refunded_cents or 0),
+        "disputed_cents": int(purchase.disputed_cents or 0),
+        "tax_cents": int(purchase.tax_cents or 0),
+        "discount_cents": int(purchase.discount_cents or 0),
         "currency": purchase.currency,
         "email": purchase.email,
         "payment_intent": purchase.payment_intent,
@@ -126,6 +184,7 @@ def purchase_view(purchase: Purchase, link: DownloadLink | None = None) -> dict[
     view.update(displayed(view, purchase.currency or "usd"))
     view.update(state=state, state_label=state.replace("_", " "), receipt=_receipt(purchase))
     view["created"] = _when(purchase.created_at)
+    view.update(after_sale_view(purchase))
     view["actions"] = [a for a in ACTIONS if refusal(purchase, a) is None]
     if link is not None:
         expires = datetime.fromtimestamp(int(link.expires_at), UTC)

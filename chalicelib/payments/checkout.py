@@ -98,8 +98,11 @@ class Checkout:
             ) from exc
         return session.to_dict()
 
-    def refund(self, payment_intent: str) -> str:
+    def refund(self, payment_intent: str, idempotency_key: str | None = None) -> str:
         """Refund a payment in full; return the refund id. Stripe then sends charge.refunded.
+
+        With `idempotency_key`, asking again with the same key returns the same refund (Stripe
+        keeps keys for 24 hours) instead of refunding again.
 
         Raises:
             Conflict: Stripe says the charge is already refunded (a second click, say).
@@ -108,7 +111,10 @@ class Checkout:
         import stripe
 
         try:
-            refund = self._stripe().v1.refunds.create(params={"payment_intent": payment_intent})
+            options = {"idempotency_key": idempotency_key} if idempotency_key else None
+            refund = self._stripe().v1.refunds.create(
+                params={"payment_intent": payment_intent}, options=options
+            )
         except stripe.StripeError as exc:
             if exc.code == "charge_already_refunded":
                 message = "This payment is already refunded."

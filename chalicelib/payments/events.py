@@ -63,6 +63,15 @@ class CheckoutFacts:
     payment_intent: str | None
     payment_status: str
     sold_at: datetime
+    # `amount_subtotal` and `total_details` (tax, discount), in `currency`.
+    subtotal_cents: int | None = None
+    tax_cents: int = 0
+    discount_cents: int = 0
+    # `currency_conversion` (Adaptive Pricing): the session's amounts in the currency it was
+    # created in, `source_currency`; None without one.
+    source_currency: str | None = None
+    source_total_cents: int | None = None
+    source_subtotal_cents: int | None = None
 
     @classmethod
     def from_session(
@@ -99,7 +108,31 @@ class CheckoutFacts:
             payment_intent=intent if isinstance(intent, str) and intent else None,
             payment_status=str(session.get("payment_status") or "unpaid"),
             sold_at=sold_at,
+            **_totals(session),
         )
+
+
+def _totals(session: dict[str, Any]) -> dict[str, Any]:
+    """Subtotal, tax and discount, and the currency conversion, where the session has them."""
+    details = session.get("total_details")
+    details = details if isinstance(details, dict) else {}
+    conversion = session.get("currency_conversion")
+    conversion = conversion if isinstance(conversion, dict) else {}
+    source = conversion.get("source_currency")
+    source_total = conversion.get("amount_total")
+    converted = isinstance(source, str) and bool(source) and _is_int(source_total)
+    return {
+        "subtotal_cents": _amount(session.get("amount_subtotal")),
+        "tax_cents": _amount(details.get("amount_tax")) or 0,
+        "discount_cents": _amount(details.get("amount_discount")) or 0,
+        "source_currency": source.lower() if converted else None,
+        "source_total_cents": source_total if converted else None,
+        "source_subtotal_cents": _amount(conversion.get("amount_subtotal")) if converted else None,
+    }
+
+
+def _amount(value: Any) -> int | None:
+    return value if _is_int(value) and value >= 0 else None
 
 
 def verify_event(

@@ -13,8 +13,14 @@ CHECKOUT_EVENTS = {
 }
 AFTER_SALE_EVENTS = {
     "charge.refunded": AfterSale.charge_refunded,
+    # Each refund by id; their object is a refund (`charge.refund.updated`'s too).
+    "refund.created": AfterSale.refund_changed,
+    "refund.updated": AfterSale.refund_changed,
+    "charge.refund.updated": AfterSale.refund_changed,
+    "refund.failed": AfterSale.refund_failed,
     "charge.dispute.created": AfterSale.dispute_created,
     "charge.dispute.closed": AfterSale.dispute_closed,
+    "radar.early_fraud_warning.created": AfterSale.fraud_warning,
 }
 
 # The events `bull stripe webhook` subscribes the endpoint to.

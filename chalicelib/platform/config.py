@@ -46,6 +46,8 @@ class Settings:
     aws_endpoint_url: str | None
     # Tags this store's Stripe objects, so stages sharing one Stripe account ignore each other's.
     store_id: str = "bull"
+    # Refund a payment when Stripe's Radar sends an actionable early fraud warning for it.
+    refund_on_fraud_warning: bool = False
 
     @property
     def cognito_issuer(self) -> str:
@@ -114,7 +116,17 @@ def load(environ: Mapping[str, str]) -> Settings:
         stripe_api_base=_env("STRIPE_API_BASE") or None,
         aws_endpoint_url=_env("AWS_ENDPOINT_URL") or None,
         store_id=_env("STORE_ID", prefix),
+        refund_on_fraud_warning=_bool(environ, "REFUND_ON_FRAUD_WARNING"),
     )
+
+
+def _bool(environ: Mapping[str, str], name: str) -> bool:
+    raw = environ.get(name, "").strip().lower()
+    if raw in ("", "false", "0", "no"):
+        return False
+    if raw in ("true", "1", "yes"):
+        return True
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
 def _timezone(name: str) -> str:

@@ -16,6 +16,8 @@ from datetime import date, datetime
 
 from pynamodb.attributes import (
     BooleanAttribute,
+    ListAttribute,
+    MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
@@ -105,12 +107,54 @@ class RecentIndex(GlobalSecondaryIndex):
     created_at = UTCDateTimeAttribute(range_key=True)
 
 
+class RefundRecord(MapAttribute):
+    """One Stripe refund of a purchase as last reported: `amount_cents` in the charge's
+    currency, `status` (pending, succeeded, failed, canceled, ...), `created` (the refund's own
+    epoch second, if Stripe said) and `failed_at` (the earliest event that reported it failed or
+    canceled)."""
+
+    refund_id = UnicodeAttribute()
+    amount_cents = NumberAttribute(default=0)
+    status = UnicodeAttribute(default="succeeded")
+    created = NumberAttribute(null=True)
+    failed_at = NumberAttribute(null=True)
+
+
+class DisputeRecord(MapAttribute):
+    """One Stripe dispute (or inquiry) of a purchase: `open` until it closes `won`, `lost`,
+    `warning_closed` or `prevented`; `closed_at` is the closing event's epoch second."""
+
+    dispute_id = UnicodeAttribute()
+    amount_cents = NumberAttribute(default=0)
+    status = UnicodeAttribute(default="open")
+    reason = UnicodeAttribute(null=True)
+    closed_at = NumberAttribute(null=True)
+
+
+class FraudWarning(MapAttribute):
+    """A Radar early fraud warning of the purchase's charge, and the refund it led to (if the
+    store refunds on warnings): `refund_id` once Stripe made it."""
+
+    warning_id = UnicodeAttribute()
+    fraud_type = UnicodeAttribute(null=True)
+    actionable = BooleanAttribute(default=False)
+    warned_at = UTCDateTimeAttribute()
+    refund_id = UnicodeAttribute(null=True)
+
+
 class Purchase(Model):
     """One Checkout Session: what was paid, by whom, and the state of its download link.
 
-    `status` is the payment's state: pending, paid, failed. Refunds and disputes are recorded
-    beside it (`refunded_cents`, `dispute_status`); `link_state` says whether the current
-    link works. The raw download token is never stored, only `token_hash`.
+    `status` is the payment's state: pending, paid, failed. What happened after the sale is kept
+    as its causes: every refund by id (`refunds`, and `charge_refunded_cents`, the charge's
+    `amount_refunded` from the latest `charge.refunded` that did not list its refunds), every
+    dispute by id (`disputes`), the seller's revoke (`revoked_at`). `link_state`,
+    `refunded_cents`, `disputed_cents` and `dispute_status` are derived from them on every
+    change (`sale.standing`). The raw download token is never stored, only `token_hash`.
+
+    `amount_cents` and `currency` are the sale as recorded (in the store's currency when Stripe
+    converted it); `charged_cents` and `charged_currency` what the charge is in, when that
+    differs (refunds and disputes arrive in it).
     """
 
     class Meta:
@@ -122,6 +166,14 @@ class Purchase(Model):
     product_name = UnicodeAttribute(default="")
     amount_cents = NumberAttribute(default=0)
     currency = UnicodeAttribute(default="usd")
+    subtotal_cents = NumberAttribute(null=True)
+    tax_cents = NumberAttribute(default=0)
+    discount_cents = NumberAttribute(default=0)
+    charged_cents = NumberAttribute(null=True)
+    charged_currency = UnicodeAttribute(null=True)
+    # The sort-key suffix of the figures this sale counts in (`prod_x`, or `prod_x#eur` for a
+    # sale outside the store's currency); refunds and disputes count in the same series.
+    figures_key = UnicodeAttribute(null=True)
     email = UnicodeAttribute(null=True)
     payment_intent = UnicodeAttribute(null=True)
     status = UnicodeAttribute()
@@ -133,7 +185,14 @@ class Purchase(Model):
     token_hash = UnicodeAttribute(null=True)
     link_state = UnicodeAttribute(null=True)
     refunded_cents = NumberAttribute(default=0)
-    dispute_id = UnicodeAttribute(null=True)
+    disputed_cents = NumberAttribute(default=0)
+    refunds = ListAttribute(of=RefundRecord, null=True)
+    charge_refunded_cents = NumberAttribute(null=True)
+    charge_refunded_at = NumberAttribute(null=True)  # that charge event's epoch second
+    disputes = ListAttribute(of=DisputeRecord, null=True)
+    revoked_at = UTCDateTimeAttribute(null=True)
+    fraud_warnings = ListAttribute(of=FraudWarning, null=True)
+    dispute_id = UnicodeAttribute(null=True)  # before disputes were kept one by one
     dispute_status = UnicodeAttribute(null=True)
     receipt_claimed_at = UTCDateTimeAttribute(null=True)
     receipt_sent_at = UTCDateTimeAttribute(null=True)
@@ -176,7 +235,9 @@ class DailySales(Model):
     """Sales of one product on one store-timezone day, kept up to date with every purchase.
 
     Partitioned by month (`2026-11`) with `2026-11-24#<product_id>` as the sort key, so a report
-    reads one partition per month it covers and its cost grows with days, not purchases.
+    reads one partition per month it covers and its cost grows with days, not purchases. Sales in
+    a currency other than the store's count apart, under `2026-11-24#<product_id>#<currency>`.
+    `refunded_cents` and `disputed_cents` count on the day of the refund or the lost dispute.
     """
 
     class Meta:
@@ -188,6 +249,9 @@ class DailySales(Model):
     orders = NumberAttribute(default=0)
     gross_cents = NumberAttribute(default=0)
     refunded_cents = NumberAttribute(default=0)
+    disputed_cents = NumberAttribute(default=0)
+    tax_cents = NumberAttribute(default=0)
+    discount_cents = NumberAttribute(default=0)
     currency = UnicodeAttribute(default="usd")
 
 

@@ -1,6 +1,7 @@
 """How a purchase changes after the sale, in one place: read it, decide, and write purchase,
-link and (for refunds) the day's figures in one transaction conditioned on the purchase being
-unchanged since the read. A concurrent change makes the write retry on fresh state."""
+link and (for refunds and lost disputes) the day's figures in one transaction conditioned on the
+purchase being unchanged since the read. A concurrent change makes the write retry on fresh
+state."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ class Change:
     link_state: str | None = None
     link_reset: bool = False
     refunded_delta: int = 0
+    disputed_delta: int = 0
     new_link_version: int | None = None
 
 
@@ -74,7 +76,12 @@ class PurchaseChanges:
     def _write(self, purchase: Purchase, change: Change, at: datetime) -> None:
         now = self._clock()
         actions = [Purchase.updated_at.set(now)]
-        actions += [getattr(Purchase, name).set(value) for name, value in change.purchase.items()]
+        actions += [
+            getattr(Purchase, name).remove()
+            if value is None
+            else getattr(Purchase, name).set(value)
+            for name, value in change.purchase.items()
+        ]
         if change.link_state:
             actions.append(Purchase.link_state.set(change.link_state))
         new_link: DownloadLink | None = None
@@ -104,13 +111,17 @@ class PurchaseChanges:
                     actions=self._link_actions(change, now),
                     condition=DownloadLink.token_hash.exists(),
                 )
+            figures = []
             if change.refunded_delta:
+                figures.append(DailySales.refunded_cents.add(change.refunded_delta))
+            if change.disputed_delta:
+                figures.append(DailySales.disputed_cents.add(change.disputed_delta))
+            if figures:
+                # On the day of the refund or the lost dispute, in the series of the sale.
+                series = purchase.figures_key or purchase.product_id
                 tx.update(
-                    figures_item(at, self._timezone, purchase.product_id),
-                    actions=[
-                        DailySales.refunded_cents.add(change.refunded_delta),
-                        DailySales.currency.set(purchase.currency),
-                    ],
+                    figures_item(at, self._timezone, series),
+                    actions=[*figures, DailySales.currency.set(purchase.currency)],
                 )
 
     def _link_actions(self, change: Change, now: datetime) -> list[Any]:

@@ -1,5 +1,6 @@
-"""The sales figures: one item per product and store-timezone day, kept up to date by every sale
-and refund, and the reports built from them: per day (zero days included), totals, per product.
+"""The sales figures: one item per product (and currency other than the store's) and
+store-timezone day, kept up to date by every sale, refund and lost dispute, and the reports
+built from them: per day (zero days included), totals, per product, other currencies.
 
 A report reads the `DailySales` partitions of the months it covers with a sort-key range, so
 its cost grows with the days asked, never with the purchases stored.
@@ -26,7 +27,27 @@ from chalicelib.platform.tables import DailySales, month_partition
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
 FIRST_YEAR, LAST_YEAR = 2000, 2999  # keeps date arithmetic far from date.min and date.max
-CSV_HEADER = ("date", "orders", "gross_cents", "refunded_cents", "net_cents")
+# What each figures item adds up; a day adds `net_cents` = gross - refunded - disputed.
+DAY_FIGURES = (
+    "orders",
+    "gross_cents",
+    "refunded_cents",
+    "disputed_cents",
+    "tax_cents",
+    "discount_cents",
+)
+DAY_FIELDS = (
+    "orders",
+    "gross_cents",
+    "refunded_cents",
+    "net_cents",
+    "disputed_cents",
+    "tax_cents",
+    "discount_cents",
+)
+OTHER_FIGURES = ("orders", "gross_cents", "refunded_cents", "disputed_cents")
+# New columns are only ever appended.
+CSV_HEADER = ("date", *DAY_FIELDS)
 
 
 def sale_day(when: datetime, timezone: str) -> str:
@@ -34,10 +55,17 @@ def sale_day(when: datetime, timezone: str) -> str:
     return when.astimezone(ZoneInfo(timezone)).date().isoformat()
 
 
-def figures_item(when: datetime, timezone: str, product_id: str) -> DailySales:
-    """The figures item of a product on the store-timezone day of `when` (key only)."""
+def figures_item(when: datetime, timezone: str, series: str) -> DailySales:
+    """The figures item of a series on the store-timezone day of `when` (key only). A series is
+    a product (`prod_x`), or a product's sales in a currency other than the store's
+    (`prod_x#eur`, see `figures_series`)."""
     day = sale_day(when, timezone)
-    return DailySales(month_partition(date.fromisoformat(day)), f"{day}#{product_id}")
+    return DailySales(month_partition(date.fromisoformat(day)), f"{day}#{series}")
+
+
+def figures_series(product_id: str, currency: str, store_currency: str) -> str:
+    """The series a sale counts in: its product's, apart per currency other than the store's."""
+    return product_id if currency == store_currency else f"{product_id}#{currency}"
 
 
 @dataclass(frozen=True)
@@ -99,40 +127,40 @@ class Reports:
         self._model = model
 
     def sales(self, days: DateRange) -> dict[str, Any]:
-        """The report as the contract's JSON shape.
+        """The report as the contract's JSON shape: days and totals in the store's currency,
+        sales in any other currency apart in `other_currencies` (never added to the days).
 
         Raises:
             Unavailable: DynamoDB failed.
         """
-        per_day: dict[str, dict[str, int]] = {
-            d.isoformat(): {"orders": 0, "gross_cents": 0, "refunded_cents": 0} for d in days.days
-        }
+        per_day: dict[str, dict[str, int]] = {d.isoformat(): _zero(DAY_FIGURES) for d in days.days}
         per_product: dict[str, dict[str, int]] = defaultdict(
             lambda: {"orders": 0, "gross_cents": 0}
         )
+        others: dict[str, dict[str, int]] = defaultdict(lambda: _zero(OTHER_FIGURES))
         for row in self._rows(days):
-            day, _, product_id = row.day_product.partition("#")
+            day, _, series = row.day_product.partition("#")
+            product_id = series.split("#", 1)[0]
             if day not in per_day:
                 continue
-            bucket = per_day[day]
-            bucket["orders"] += int(row.orders or 0)
-            bucket["gross_cents"] += int(row.gross_cents or 0)
-            bucket["refunded_cents"] += int(row.refunded_cents or 0)
-            per_product[product_id]["orders"] += int(row.orders or 0)
-            per_product[product_id]["gross_cents"] += int(row.gross_cents or 0)
-        rows = [
-            {"date": day, **values, "net_cents": values["gross_cents"] - values["refunded_cents"]}
-            for day, values in per_day.items()
-        ]
-        totals = {
-            key: sum(row[key] for row in rows)
-            for key in ("orders", "gross_cents", "refunded_cents", "net_cents")
-        }
+            figures = {name: int(getattr(row, name) or 0) for name in DAY_FIGURES}
+            currency = (row.currency or self._currency).lower()
+            if currency != self._currency:
+                _add(others[currency], figures)
+                continue
+            _add(per_day[day], figures)
+            _add(per_product[product_id], figures)
+        rows = [{"date": day, **_with_net(values)} for day, values in per_day.items()]
+        totals = {key: sum(row[key] for row in rows) for key in DAY_FIELDS}
         products = [
             {"id": product_id, "name": self._name(product_id), **values}
             for product_id, values in sorted(
                 per_product.items(), key=lambda item: -item[1]["gross_cents"]
             )
+        ]
+        other_currencies = [
+            {"currency": currency, **_with_net(values)}
+            for currency, values in sorted(others.items())
         ]
         report = {
             "from": days.start.isoformat(),
@@ -142,6 +170,7 @@ class Reports:
             "days": rows,
             "totals": totals,
             "products": products,
+            "other_currencies": other_currencies,
         }
         return displayed(report)
 
@@ -161,6 +190,22 @@ class Reports:
             return self._catalog.get(product_id).name
         except NotFound:
             return product_id
+
+
+def _zero(names: tuple[str, ...]) -> dict[str, int]:
+    return dict.fromkeys(names, 0)
+
+
+def _add(into: dict[str, int], figures: dict[str, int]) -> None:
+    for name in into:
+        into[name] += figures.get(name, 0)
+
+
+def _with_net(values: dict[str, int]) -> dict[str, int]:
+    net = values["gross_cents"] - values["refunded_cents"] - values["disputed_cents"]
+    fields = {**values, "net_cents": net}
+    names = DAY_FIELDS if "tax_cents" in values else (*OTHER_FIGURES, "net_cents")
+    return {name: fields[name] for name in names}
 
 
 def displayed(report: dict[str, Any]) -> dict[str, Any]:
@@ -189,7 +234,8 @@ def chart_axis(largest_cents: int, currency: str) -> dict[str, Any]:
 
 
 def as_csv(report: dict[str, Any]) -> str:
-    """The report's days as CSV, headed `date,orders,gross_cents,refunded_cents,net_cents`."""
+    """The report's days as CSV, headed `date,orders,gross_cents,refunded_cents,net_cents`
+    and then `disputed_cents,tax_cents,discount_cents`."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_HEADER)

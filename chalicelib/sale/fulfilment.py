@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from pynamodb.exceptions import PynamoDBException, UpdateError
@@ -37,16 +38,67 @@ from chalicelib.platform.transactions import (
     Transactions,
     condition_failed,
 )
-from chalicelib.sale.figures import figures_item, sale_day
+from chalicelib.sale.figures import figures_item, figures_series, sale_day
 from chalicelib.sale.links import LinkPolicy
 from chalicelib.sale.outcome import Outcome
 from chalicelib.sale.purchases import PAID_STATUSES, Purchases
 from chalicelib.sale.receipts import Mailer, receipt_for
+from chalicelib.sale.standing import pro_rata
 
 logger = logging.getLogger(__name__)
 
 CLAIM_LEASE = timedelta(minutes=2)
 RECEIPT_WAIT_SECONDS = 3.0
+
+
+@dataclass(frozen=True)
+class RecordedSale:
+    """A sale as the store records it: in the currency it was paid in, or in the store's own
+    when Stripe converted it from the store's currency (`currency_conversion`, legacy Adaptive
+    Pricing); then `charged_cents` / `charged_currency` are what the charge is in."""
+
+    amount_cents: int
+    currency: str
+    subtotal_cents: int | None
+    tax_cents: int
+    discount_cents: int
+    charged_cents: int | None
+    charged_currency: str | None
+    series: str  # the figures it counts in (see `figures_series`)
+
+
+def recorded_sale(facts: CheckoutFacts, product_id: str, store_currency: str) -> RecordedSale:
+    """How a session's sale is recorded in a store that sells in `store_currency`."""
+    total = facts.source_total_cents
+    if facts.source_currency == store_currency != facts.currency and total is not None:
+
+        def converted(value: int | None) -> int | None:
+            return None if value is None else pro_rata(value, total, facts.amount_cents)
+
+        return RecordedSale(
+            amount_cents=total,
+            currency=store_currency,
+            subtotal_cents=(
+                facts.source_subtotal_cents
+                if facts.source_subtotal_cents is not None
+                else converted(facts.subtotal_cents)
+            ),
+            tax_cents=converted(facts.tax_cents) or 0,
+            discount_cents=converted(facts.discount_cents) or 0,
+            charged_cents=facts.amount_cents,
+            charged_currency=facts.currency,
+            series=product_id,
+        )
+    return RecordedSale(
+        amount_cents=facts.amount_cents,
+        currency=facts.currency,
+        subtotal_cents=facts.subtotal_cents,
+        tax_cents=facts.tax_cents,
+        discount_cents=facts.discount_cents,
+        charged_cents=None,
+        charged_currency=None,
+        series=figures_series(product_id, facts.currency, store_currency),
+    )
 
 
 class Fulfilment:
@@ -62,7 +114,9 @@ class Fulfilment:
         transactions: Transactions,
         timezone: str,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        currency: str = "usd",
     ) -> None:
+        self._currency = currency
         self._catalog = catalog
         self._purchases = purchases
         self._mailer = mailer
@@ -193,12 +247,19 @@ class Fulfilment:
             return None
 
     def _purchase(self, facts: CheckoutFacts, product: ProductView, status: str) -> Purchase:
+        sale = recorded_sale(facts, product.id, self._currency)
         return Purchase(
             facts.session_id,
             product_id=product.id,
             product_name=product.name,
-            amount_cents=facts.amount_cents,
-            currency=facts.currency,
+            amount_cents=sale.amount_cents,
+            currency=sale.currency,
+            subtotal_cents=sale.subtotal_cents,
+            tax_cents=sale.tax_cents,
+            discount_cents=sale.discount_cents,
+            charged_cents=sale.charged_cents,
+            charged_currency=sale.charged_currency,
+            figures_key=sale.series,
             email=facts.email,
             payment_intent=facts.payment_intent,
             status=status,
@@ -221,11 +282,13 @@ class Fulfilment:
             tx.save(purchase, condition=still_unpaid)
             tx.save(link, condition=DownloadLink.token_hash.does_not_exist())
             tx.update(
-                figures_item(facts.sold_at, self._timezone, product.id),
+                figures_item(facts.sold_at, self._timezone, purchase.figures_key),
                 actions=[
                     DailySales.orders.add(1),
-                    DailySales.gross_cents.add(facts.amount_cents),
-                    DailySales.currency.set(facts.currency),
+                    DailySales.gross_cents.add(int(purchase.amount_cents)),
+                    DailySales.tax_cents.add(int(purchase.tax_cents)),
+                    DailySales.discount_cents.add(int(purchase.discount_cents)),
+                    DailySales.currency.set(purchase.currency),
                 ],
             )
         return purchase

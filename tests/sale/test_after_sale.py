@@ -11,12 +11,15 @@ import pytest
 from chalicelib.platform.tables import Purchase
 from tests.helpers import charge, completed, deliver, dispute, sale_state, sent_emails, stripe_event
 
+# Each event keeps the time it happened at (partial refund, full refund, dispute, its close),
+# however late it is delivered, as Stripe's redeliveries do.
+T0 = int(time.time()) - 60
 EVENTS = {
-    "partial": lambda: stripe_event("charge.refunded", charge(500), event_id="evt_r1"),
-    "full": lambda: stripe_event("charge.refunded", charge(1999), event_id="evt_r2"),
-    "dispute": lambda: stripe_event("charge.dispute.created", dispute()),
-    "won": lambda: stripe_event("charge.dispute.closed", dispute("won")),
-    "lost": lambda: stripe_event("charge.dispute.closed", dispute("lost")),
+    "partial": lambda: stripe_event("charge.refunded", charge(500), T0 + 1, "evt_r1"),
+    "full": lambda: stripe_event("charge.refunded", charge(1999), T0 + 2, "evt_r2"),
+    "dispute": lambda: stripe_event("charge.dispute.created", dispute(), T0 + 3),
+    "won": lambda: stripe_event("charge.dispute.closed", dispute("won"), T0 + 4),
+    "lost": lambda: stripe_event("charge.dispute.closed", dispute("lost"), T0 + 4),
 }
 
 

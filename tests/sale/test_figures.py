@@ -10,8 +10,17 @@ import pytest
 
 from bull_chalice import resources
 from chalicelib import store
+from chalicelib.platform.tables import Purchase
 from chalicelib.sale.figures import chart_axis
-from tests.helpers import charge, deliver, error_of, fresh_store, sell, stripe_event
+from tests.helpers import (
+    charge,
+    checkout_session,
+    deliver,
+    error_of,
+    fresh_store,
+    sell,
+    stripe_event,
+)
 
 
 def _epoch(day: str, hhmm: str = "12:00") -> int:
@@ -53,6 +62,17 @@ def sales(client, product, admin):
     return product, cheap
 
 
+# Disputes lost, tax and discounts: none in these sales.
+ZERO_NEW_FIELDS = {
+    "disputed_cents": 0,
+    "tax_cents": 0,
+    "discount_cents": 0,
+    "disputed": "$0.00",
+    "tax": "$0.00",
+    "discount": "$0.00",
+}
+
+
 def _report(client, admin, query):
     response = client.http.get(f"/reports?{query}", headers=admin)
     assert response.status_code == 200, response.body
@@ -71,6 +91,7 @@ def test_thirty_day_report_shows_each_sale_and_the_refund_on_its_day(client, adm
         "net_cents": 1999,
         "gross": "$19.99",
         "refunded": "$0.00",
+        **ZERO_NEW_FIELDS,
         "net": "$19.99",
     }
     assert days["2026-11-05"] == {
@@ -81,6 +102,7 @@ def test_thirty_day_report_shows_each_sale_and_the_refund_on_its_day(client, adm
         "net_cents": 500,
         "gross": "$5.00",
         "refunded": "$0.00",
+        **ZERO_NEW_FIELDS,
         "net": "$5.00",
     }
     assert days["2026-11-06"] == {
@@ -91,6 +113,7 @@ def test_thirty_day_report_shows_each_sale_and_the_refund_on_its_day(client, adm
         "net_cents": -1999,
         "gross": "$0.00",
         "refunded": "$19.99",
+        **ZERO_NEW_FIELDS,
         "net": "-$19.99",
     }
     quiet = [
@@ -104,9 +127,11 @@ def test_thirty_day_report_shows_each_sale_and_the_refund_on_its_day(client, adm
         "net_cents": 500,
         "gross": "$24.99",
         "refunded": "$19.99",
+        **ZERO_NEW_FIELDS,
         "net": "$5.00",
     }
     assert report["currency"] == "usd" and report["timezone"] == "UTC"
+    assert report["other_currencies"] == []
 
 
 def test_report_lists_sales_per_product(client, admin, sales):
@@ -129,19 +154,21 @@ def test_csv_report_has_the_same_figures(client, admin, sales):
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("text/csv")
     lines = response.body.decode().splitlines()
-    assert lines[0] == "date,orders,gross_cents,refunded_cents,net_cents"
+    assert lines[0] == (
+        "date,orders,gross_cents,refunded_cents,net_cents,disputed_cents,tax_cents,discount_cents"
+    )
     assert len(lines) == 8
-    assert "2026-11-02,1,1999,0,1999" in lines
-    assert "2026-11-05,1,500,0,500" in lines
-    assert "2026-11-06,0,0,1999,-1999" in lines
-    assert "2026-11-07,0,0,0,0" in lines
+    assert "2026-11-02,1,1999,0,1999,0,0,0" in lines
+    assert "2026-11-05,1,500,0,500,0,0,0" in lines
+    assert "2026-11-06,0,0,1999,-1999,0,0,0" in lines
+    assert "2026-11-07,0,0,0,0,0,0,0" in lines
 
 
 def test_accept_text_csv_also_gives_csv(client, admin, sales):
     response = client.http.get(
         "/reports?from=2026-11-01&to=2026-11-02", headers={**admin, "Accept": "text/csv"}
     )
-    assert response.body.decode().splitlines()[-1] == "2026-11-02,1,1999,0,1999"
+    assert response.body.decode().splitlines()[-1] == "2026-11-02,1,1999,0,1999,0,0,0"
 
 
 def test_default_report_is_the_last_thirty_days_ending_today(client, admin, aws):
@@ -196,3 +223,104 @@ def test_sale_at_2330_utc_lands_on_the_next_day_in_tokyo(
 def test_chart_axis_is_round_and_never_flat():
     assert chart_axis(0, "usd") == {"top_cents": 400, "labels": ["$0", "$1", "$2", "$3", "$4"]}
     assert chart_axis(123_456, "usd")["top_cents"] == 200_000
+
+
+# -- currencies, tax and discount (issue 11) --------------------------------------------------
+
+
+def _sell_session(client, product_id, session, day, **fields):
+    """A paid session of `product_id` with more of Stripe's fields (currency, conversion, tax)."""
+    obj = {
+        **checkout_session(
+            session_id=session, product_id=product_id, payment_intent=f"pi_{session}"
+        ),
+        **fields,
+    }
+    payload = stripe_event("checkout.session.completed", obj, created=_epoch(day))
+    assert deliver(client, payload).status_code == 200
+
+
+def _refund_in(client, intent, amount, refunded_cents, currency, day):
+    refund = charge(refunded_cents, amount=amount, intent=intent, charge_id=f"ch_{intent}")
+    refund["currency"] = currency
+    payload = stripe_event("charge.refunded", refund, created=_epoch(day, "15:00"))
+    assert deliver(client, payload).status_code == 200
+
+
+CONVERTED = {
+    "currency": "eur",
+    "amount_total": 1850,
+    "amount_subtotal": 1850,
+    "currency_conversion": {
+        "amount_subtotal": 1999,
+        "amount_total": 1999,
+        "fx_rate": "0.925",
+        "source_currency": "usd",
+    },
+}
+
+
+def test_a_converted_sale_counts_in_the_store_currency(client, product, admin):
+    """Before: a session paid in EUR (legacy Adaptive Pricing from USD) was added, in euro
+    cents, to the USD report."""
+    _sell_session(client, product.id, "cs_test_eur", "2026-11-02", **CONVERTED)
+    purchase = Purchase.get("cs_test_eur")
+    assert (purchase.amount_cents, purchase.currency) == (1999, "usd")
+    assert (purchase.charged_cents, purchase.charged_currency) == (1850, "eur")
+    # Refunds arrive in the charge's currency: half the euros is half the dollars.
+    _refund_in(client, "pi_cs_test_eur", 1850, 925, "eur", "2026-11-03")
+    report = _report(client, admin, "from=2026-11-02&to=2026-11-03")
+    days = {d["date"]: d for d in report["days"]}
+    assert (days["2026-11-02"]["gross_cents"], days["2026-11-02"]["gross"]) == (1999, "$19.99")
+    assert days["2026-11-03"]["refunded_cents"] == 1000
+    assert report["other_currencies"] == []
+
+
+def test_a_sale_in_another_currency_is_reported_apart(client, product, admin):
+    _sell(client, product.id, "cs_test_usd", 1999, "2026-11-02")
+    _sell_session(
+        client, product.id, "cs_test_eur", "2026-11-02", currency="eur", amount_total=1850
+    )
+    _refund_in(client, "pi_cs_test_eur", 1850, 850, "eur", "2026-11-02")
+    report = _report(client, admin, "from=2026-11-02&to=2026-11-02")
+    assert report["totals"]["gross_cents"] == 1999 and report["totals"]["refunded_cents"] == 0
+    assert report["products"][0]["gross_cents"] == 1999
+    assert report["other_currencies"] == [
+        {
+            "currency": "eur",
+            "orders": 1,
+            "gross_cents": 1850,
+            "refunded_cents": 850,
+            "disputed_cents": 0,
+            "net_cents": 1000,
+            "gross": "€18.50",
+            "refunded": "€8.50",
+            "disputed": "€0.00",
+            "net": "€10.00",
+        }
+    ]
+
+
+def test_tax_and_discount_are_recorded_and_reported(client, product, admin):
+    details = {"amount_tax": 150, "amount_discount": 350, "amount_shipping": 0}
+    _sell_session(
+        client, product.id, "cs_test_tax", "2026-11-02", amount_subtotal=2199, total_details=details
+    )
+    purchase = Purchase.get("cs_test_tax")
+    assert (purchase.subtotal_cents, purchase.tax_cents, purchase.discount_cents) == (
+        2199,
+        150,
+        350,
+    )
+    report = _report(client, admin, "from=2026-11-02&to=2026-11-02")
+    assert {k: report["totals"][k] for k in ("tax_cents", "discount_cents", "tax", "discount")} == {
+        "tax_cents": 150,
+        "discount_cents": 350,
+        "tax": "$1.50",
+        "discount": "$3.50",
+    }
+    csv = client.http.get("/reports?from=2026-11-02&to=2026-11-02&format=csv", headers=admin)
+    assert csv.body.decode().splitlines()[-1] == "2026-11-02,1,1999,0,1999,0,150,350"
+    shown = client.http.get("/admin/purchases/cs_test_tax", headers=admin)
+    view = json.loads(shown.body)["purchase"]
+    assert (view["tax"], view["discount"], view["subtotal"]) == ("$1.50", "$3.50", "$21.99")
