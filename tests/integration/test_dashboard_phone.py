@@ -63,6 +63,8 @@ def _no_sideways_overflow(page, selector: str) -> None:
 
 def test_on_a_phone_purchases_and_products_are_cards_and_open_lands(stack, buyer, browser, shots):
     email = f"phone-{uuid.uuid4().hex[:8]}@example.com"
+    # A buyer with a long address shares the list: no cell may push a table wider.
+    buyer.buy(f"a.buyer.with.a.rather.long.address.{uuid.uuid4().hex}@subdomain.example.com")
     session_id = buyer.buy(email)
     page = browser.new_page(viewport=PHONE)
     _sign_in(page, stack)
