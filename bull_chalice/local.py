@@ -87,6 +87,7 @@ class LocalStack:
         base_path: str = "/api",
         state_dir: Path | None = None,
         fresh: bool = False,
+        store_currency: str = "usd",
     ) -> None:
         self.ports = {"app": app_port, "moto": moto_port, "stripe": stripe_port}
         # Rehearsal: the packaged artifact behind API Gateway's events, under the stage path.
@@ -103,6 +104,7 @@ class LocalStack:
         self.log_dir = log_dir or self.state_dir / "logs"
         self.data = KeptData(self.state_dir / "data")
         self.fresh = fresh
+        self.store_currency = store_currency
         self.processes: dict[str, subprocess.Popen] = {}
         self.state: LocalState | None = None
 
@@ -122,6 +124,7 @@ class LocalStack:
             base_path=env.get("BULL_BASE_PATH", "/api"),
             state_dir=paths.state_dir(),
             fresh=env.get("BULL_FRESH", "") == "1",
+            store_currency=env.get("STORE_CURRENCY") or "usd",
         )
 
     # -- urls and environment -----------------------------------------------------------
@@ -145,6 +148,7 @@ class LocalStack:
             "AWS_ENDPOINT_URL": self.url("moto"),
             "SITE_URL": self.api_url,
             "SITE_NAME": "Bull Local Store",
+            "STORE_CURRENCY": self.store_currency,
             "SENDER_EMAIL": SENDER_EMAIL,
             "STRIPE_API_BASE": self.url("stripe"),
             "STRIPE_SECRET_KEY": "sk_test_local_standin",
