@@ -567,15 +567,23 @@
   function renderDetail(p) {
     const box = $("detail");
     box.classList.remove("hidden");
+    // Lines that apply only to some purchases appear only there; the server formats every value.
+    const optional = (label, value, shown) => (shown ? [[label, value]] : []);
     const facts = [
       ["Buyer", p.email],
       ["Paid", p.amount],
+      ...optional("Charged", p.charged, p.charged),
+      ...optional("Discount", p.discount, p.discount_cents > 0),
+      ...optional("Tax", p.tax, p.tax_cents > 0),
       ["Refunded", p.refunded],
+      ...optional("Disputed", p.disputed, p.disputed_cents > 0),
       ["Link", p.state_label],
       ["Downloads left", p.downloads_left],
       ["Link expires", p.expires],
       ["Receipt", p.receipt],
-      ["Dispute", p.dispute_status || "none"],
+      ...optional("Fraud warning", p.fraud_warning, p.fraud_warning),
+      ...(p.disputes || []).map((d) => ["Dispute", `${d.id}: ${d.status.replace(/_/g, " ")}, ${d.amount}`]),
+      ...optional("Dispute", "none", !(p.disputes || []).length),
       ["Payment", p.payment_intent],
       ["Order", p.id],
     ];
