@@ -12,7 +12,7 @@ from chalicelib import store
 from chalicelib.admin.auth import gateway_authorizer
 from chalicelib.admin.desk import product_view, typed_price
 from chalicelib.errors import BadRequest, NotFound
-from chalicelib.payments.checkout import clean_email
+from chalicelib.payments.checkout import chosen_amount, clean_email
 from chalicelib.payments.events import verify_event
 from chalicelib.payments.webhooks import handle_event
 from chalicelib.sale.figures import as_csv, parse_range
@@ -99,29 +99,38 @@ def list_products() -> Response:
 @app.route("/checkout/{product_id}", methods=["POST"], content_types=BODY_TYPES)
 @browser_route
 def checkout(product_id: str) -> Response:
-    """303 to Stripe Checkout for the product at its recorded price.
+    """303 to Stripe Checkout for the product at its recorded price, or at the amount the buyer
+    chose for a pay-what-you-want product.
 
-    The price comes from the product record, never from the request. Stripe sends the buyer
-    back to `thanks?session_id=...` once paid, or to the storefront when they cancel.
-    From the storefront's form (a form body), an email the store or Stripe refuses answers 400
-    with the storefront again: the address as typed, what to fix beside it.
+    The price comes from the product record (or the validated `amount`), never from anything
+    else in the request. Stripe sends the buyer back to `thanks?session_id=...` once paid, or to
+    the storefront when they cancel. From the storefront's form (a form body), an email or
+    amount the store or Stripe refuses answers 400 with the storefront again: the entries as
+    typed, what to fix beside the field.
 
     Body (form or JSON; no body at all is fine):
         email: the buyer's address, given to Stripe Checkout.
+        amount: for a pay-what-you-want product (one with `min_price_cents`), what the buyer
+            pays, as text in the product's currency ("7.50"; "750" in JPY): digits and at most
+            the currency's decimals, at least the minimum, at most 999,999.99 (99,999,999 in a
+            zero-decimal currency). Missing: the suggested `price_cents`. Ignored otherwise.
 
     Returns:
         303: to the Stripe Checkout page (`Location`).
 
     Raises:
-        NotFound (404) for an unknown or inactive product, BadRequest (400) for an
-        unreadable body or email, PaymentProviderError (502) when Stripe is unreachable.
+        NotFound (404) for an unknown or inactive product, BadRequest (400) for an unreadable
+        body, email or amount (`bad_email`, `bad_amount`, `amount_too_low`, `amount_too_high`),
+        PaymentProviderError (502) when Stripe is unreachable.
     """
     request = app.current_request
     fields = read_fields(request.raw_body, header(request, "content-type"))
     try:
         email = clean_email(fields.get("email"))
         product = store.current().catalog.get_active(product_id)
-        return redirect(store.current().checkout(_public_base()).create_session(product, email))
+        amount = chosen_amount(product, fields.get("amount"))
+        checkout = store.current().checkout(_public_base())
+        return redirect(checkout.create_session(product, email, amount))
     except BadRequest as exc:
         if not is_form(request):
             raise
@@ -136,7 +145,13 @@ def _storefront_to_fix(product_id: str, fields: dict[str, Any], exc: BadRequest)
         raise exc
     field = "amount" if "amount" in exc.code else "email"
     typed = {k: v for k, v in fields.items() if isinstance(v, str)}
-    fix = {"product_id": product_id, "field": field, "message": exc.message, "typed": typed}
+    fix = {
+        "product_id": product_id,
+        "field": field,
+        "message": exc.message,
+        "code": exc.code,
+        "typed": typed,
+    }
     return html(_page("storefront.html", products=products, fix=fix), 400, NO_STORE)
 
 
@@ -358,6 +373,11 @@ def admin_create_product() -> Response:
         description: at most 2000 characters.
         price: the price as typed, in the currency's own exponent ("19.99", "1500" in JPY).
         price_cents (integer, required without price): the price in minor units, 50 to 100000000.
+        min_price: pay what you want: the least a buyer may pay, as typed ("5.00"); the price
+            is then the suggested price, at least this.
+        min_price_cents (integer): the same minimum in minor units.
+        tax_code: Stripe Tax's product tax code (default txcd_10000000, electronically
+            supplied services), used when the store collects tax.
         currency: the store's currency, e.g. `usd` (the default).
         filename (required): a plain file name such as `guide.pdf`.
 
@@ -376,6 +396,8 @@ def admin_create_product() -> Response:
         price_cents=typed_price(fields, currency),
         currency=currency,
         filename=str(fields.get("filename") or ""),
+        min_price_cents=typed_price(fields, currency, "min_price"),
+        tax_code=fields.get("tax_code"),
     )
     upload = shop.desk.upload_url(product)
     return json_response({"product": product_view(product), "upload": upload}, 201)
@@ -396,6 +418,9 @@ def admin_update_product(product_id: str) -> Response:
 
     Body (JSON or form):
         price_cents (integer): the new price in minor units, 50 to 100000000.
+        min_price_cents (integer): pay what you want from this minimum (the price is then
+            the suggested price); null sells at the fixed price again.
+        tax_code: Stripe Tax's product tax code such as txcd_10202000; null: the default.
         active (boolean): put on sale (its file must be uploaded) or take off sale.
         filename: start a new file version under this name.
         publish_file (boolean): publish the uploaded new version to buyers.

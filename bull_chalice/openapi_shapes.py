@@ -39,12 +39,23 @@ SHAPES: dict[str, dict[str, Any]] = {
         "error",
         error={**_obj("code message"), "description": "`code` is stable; `message` is for people."},
     ),
-    "Product": _obj("id name description price_cents currency"),
+    "Product": _obj(
+        "id name description price_cents currency",
+        "min_price_cents",
+        min_price_cents={
+            "type": "integer",
+            "description": "pay what you want: the least a buyer may pay; `price_cents` is then "
+            "the suggested price",
+        },
+    ),
     "AdminProduct": _obj(
         "id name description price_cents currency filename file_version active pending_filename",
+        "min_price_cents tax_code",
         file_version=INT,
         active=BOOL,
         pending_filename={**TEXT_OR_NULL, "description": "a new file version not yet published"},
+        min_price_cents={"type": ["integer", "null"], "description": "pay what you want minimum"},
+        tax_code={**TEXT_OR_NULL, "description": "Stripe Tax product tax code (null: default)"},
     ),
     "Upload": {
         **_obj("method url expires_in", expires_in=INT, method={"const": "PUT"}),

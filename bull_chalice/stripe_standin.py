@@ -22,7 +22,13 @@ from urllib.parse import parse_qsl
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from bull_chalice.stripe_standin_api import StripeApi, error_response, json_response
+from bull_chalice.stripe_standin_api import (
+    PROMOTION_CODES,
+    STANDIN_TAX_RATE,
+    StripeApi,
+    error_response,
+    json_response,
+)
 from chalicelib.money import format_amount
 
 PAY_PAGE_STYLE = """
@@ -92,12 +98,20 @@ class StandIn(StripeApi):
         name = html.escape(session["_product_name"])
         cancel = html.escape(str(session.get("cancel_url") or "/"))
         error = f'<p class="error" role="alert">{html.escape(message)}</p>' if message else ""
-        if session["payment_status"] == "paid":
+        lines = self._summary(session)
+        if session["status"] == "complete":
+            paid = session.get("payment_intent")
+            payment = (
+                f"""<p class="muted">Payment {html.escape(paid)}</p>
+            <form method="post" action="/pay/{session_id}/refund">
+            <button id="refund-button" class="secondary" type="submit">Refund</button></form>"""
+                if paid
+                else '<p class="muted">No payment required.</p>'
+            )
             body = f"""<h1>Paid</h1>
             <p class="summary"><span>{name}</span><strong id="amount">{amount}</strong></p>
-            <p class="muted">Payment {html.escape(session["payment_intent"])}</p>
-            <form method="post" action="/pay/{session_id}/refund">
-            <button id="refund-button" class="secondary" type="submit">Refund</button></form>
+            {lines}
+            {payment}
             <p><a href="{html.escape(self._success_url(session))}">Back to the store</a></p>"""
         else:
             email = session.get("customer_email") or ""
@@ -111,8 +125,11 @@ class StandIn(StripeApi):
             <p class="muted">Pay</p>
             <p id="product" class="product">{name}</p>
             <p id="amount" class="amount">{amount}</p>
+            {lines}
+            {self._promotion_form(session)}
             <form method="post" action="/pay/{session_id}" class="pay">
             {email_field}
+            {self._address_fields(session)}
             <fieldset><legend>Card information</legend>
             <input id="card-number" aria-label="Card number" value="4242 4242 4242 4242" readonly>
             <div class="row"><input aria-label="Expiry" value="12 / 34" readonly>
@@ -130,6 +147,61 @@ class StandIn(StripeApi):
         payment</div><main>{body}</main></body></html>"""
         return Response(page, content_type="text/html")
 
+    @staticmethod
+    def _summary(session: dict[str, Any]) -> str:
+        """Subtotal, discount, tax and total, when a discount or tax applies."""
+        details = session.get("total_details") or {}
+        discount, tax = details.get("amount_discount", 0), details.get("amount_tax", 0)
+        if not discount and not tax and not session.get("_automatic_tax"):
+            return ""
+        currency = session["currency"]
+
+        def line(label: str, cents: int, ident: str) -> str:
+            shown = html.escape(format_amount(cents, currency))
+            return f'<p class="summary"><span>{label}</span><span id="{ident}">{shown}</span></p>'
+
+        rows = [line("Subtotal", session.get("amount_subtotal") or 0, "subtotal")]
+        if discount:
+            code = html.escape(session.get("_promotion_code") or "")
+            rows.append(line(f"Discount ({code})", -discount, "discount"))
+        if session.get("_automatic_tax"):
+            rate = f"{STANDIN_TAX_RATE * 100:.0f} %"
+            included = " included" if session.get("_tax_behavior") == "inclusive" else ""
+            rows.append(line(f"Stand-in tax {rate}{included} (not a real rate)", tax, "tax"))
+        rows.append(line("Total", session["amount_total"], "total"))
+        return "".join(rows)
+
+    @staticmethod
+    def _promotion_form(session: dict[str, Any]) -> str:
+        if not session.get("allow_promotion_codes"):
+            return ""
+        codes = ", ".join(PROMOTION_CODES)
+        return f"""<form method="post" action="/pay/{session["id"]}/promotion">
+            <label for="promotion-code">Promotion code</label>
+            <div class="row"><input id="promotion-code" name="promotion_code"
+            autocomplete="off" value="{html.escape(session.get("_promotion_code") or "")}">
+            <button id="apply-code" class="secondary" type="submit">Apply</button></div>
+            <p class="muted small">Demo codes: {codes}.</p></form>"""
+
+    @staticmethod
+    def _address_fields(session: dict[str, Any]) -> str:
+        """The billing address Checkout collects (`billing_address_collection=required`)."""
+        if session.get("billing_address_collection") != "required":
+            return ""
+        return """<fieldset><legend>Billing address</legend>
+            <input id="country" name="country" aria-label="Country" value="US" required>
+            <input id="postal-code" name="postal_code" aria-label="Postal code" value="94103"
+            required></fieldset>"""
+
+    def apply_code(self, session_id: str, form: dict[str, str]) -> Response:
+        session = self.sessions.get(session_id)
+        if session is None:
+            return Response("<h1>Unknown checkout</h1>", status=404, content_type="text/html")
+        problem = self.apply_promotion_code(session, form.get("promotion_code", ""))
+        if problem:
+            return self.pay_page(session_id, problem)
+        return Response(status=303, headers={"Location": f"/pay/{session_id}"})
+
     def pay(self, session_id: str, form: dict[str, str]) -> Response:
         session = self.sessions.get(session_id)
         if session is None:
@@ -137,7 +209,14 @@ class StandIn(StripeApi):
         email = session.get("customer_email") or form.get("email", "").strip()
         if "@" not in email:
             return self.pay_page(session_id, "Enter an email address.")
-        self.complete_payment(session, email)
+        address = None
+        if session.get("billing_address_collection") == "required":
+            country = form.get("country", "").strip().upper()
+            postal = form.get("postal_code", "").strip()
+            if not re.fullmatch(r"[A-Z]{2}", country) or not postal:
+                return self.pay_page(session_id, "Enter your country and postal code.")
+            address = {"country": country, "postal_code": postal, "line1": None}
+        self.complete_payment(session, email, address)
         return Response(status=303, headers={"Location": self._success_url(session)})
 
     def refund_from_page(self, session_id: str) -> Response:
@@ -169,6 +248,10 @@ class StandIn(StripeApi):
             return self.webhook_endpoints(method, match.group(1), params)
         if path == "/v1/refunds" and method == "POST":
             return self.create_refund(params)
+        if match := re.fullmatch(r"/pay/([^/]+)/promotion", path):
+            if method != "POST":
+                return error_response(405, "")
+            return self.apply_code(match.group(1), dict(request.form))
         if match := re.fullmatch(r"/pay/([^/]+)/refund", path):
             return (
                 self.refund_from_page(match.group(1))

@@ -11,6 +11,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,171 @@ DELIVERY_ATTEMPTS = 5
 
 # Roughly what Stripe accepts: a local part, "@", and a domain with a dot and no empty label.
 STRIPE_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
+
+# Demo promotion codes, as a seller would make them in Stripe's dashboard: percent off.
+PROMOTION_CODES = {"LAUNCH20": 20, "FREE100": 100}
+# THE STAND-IN'S TAX: one fixed rate, wherever the buyer is. Not any jurisdiction's rate; Stripe
+# Tax computes the real one from the buyer's address and the seller's registrations.
+STANDIN_TAX_RATE = Decimal("0.10")
+# Stripe's largest amount: eight digits of minor units.
+MAX_AMOUNT = 99_999_999
+# Stripe's smallest Checkout total (50 cents, ¥50: roughly 50 minor units everywhere).
+MIN_TOTAL = 50
+
+
+def _documented(cls: Any) -> dict[str, Any]:
+    """The parameters a `stripe` library TypedDict documents, each with its nested TypedDict
+    class (or None): what Stripe's API reference lists for this pinned API version."""
+    import sys
+
+    from stripe._request_options import RequestOptions
+
+    module = sys.modules[cls.__module__]
+    client_only = set(RequestOptions.__annotations__)
+    fields: dict[str, Any] = {}
+    for name, hint in cls.__annotations__.items():
+        if name in client_only:
+            continue
+        text = str(hint)
+        match = re.search(r"'([A-Za-z]+Params[A-Za-z]*)'", text)
+        fields[name] = getattr(module, match.group(1), None) if match else None
+    return fields
+
+
+def unknown_parameter(params: Any, cls: Any, prefix: str = "") -> str | None:
+    """The first parameter in `params` that Stripe's documented shape `cls` does not know, as
+    Stripe names it (`line_items[0][price_data][colour]`), or None."""
+    if not isinstance(params, dict):
+        return None
+    known = _documented(cls)
+    for name, value in params.items():
+        path = f"{prefix}[{name}]" if prefix else name
+        if name not in known:
+            return path
+        nested = known[name]
+        if nested is None:
+            continue
+        items = value if isinstance(value, list) else [value]
+        for index, item in enumerate(items):
+            inner = f"{path}[{index}]" if isinstance(value, list) else path
+            if found := unknown_parameter(item, nested, inner):
+                return found
+    return None
+
+
+def _true(value: Any) -> bool:
+    return value is True or value == "true"
+
+
+def session_refusal(params: dict[str, Any]) -> Response | None:
+    """Stripe's answer to a `checkout.sessions.create` it would refuse, or None. Checked: every
+    parameter is documented (stripe library's SessionCreateParams, the API version it pins), the
+    price (`unit_amount` an integer from 0 to 99,999,999, a known `tax_behavior`), the total of
+    at least 50 minor units, `allow_promotion_codes` beside `discounts`, `automatic_tax` with a
+    Customer whose address Checkout may not update, and `automatic_tax` beside
+    `managed_payments` (Stripe, the merchant of record, sets tax itself)."""
+    from stripe.params.checkout import SessionCreateParams
+
+    unknown = unknown_parameter(params, SessionCreateParams)
+    if unknown:
+        return error_response(
+            400, f"Received unknown parameter: {unknown}", "parameter_unknown", unknown
+        )
+    if params.get("mode") not in ("payment", "setup", "subscription"):
+        return error_response(400, "Missing required param: mode.", "parameter_missing", "mode")
+    items = params.get("line_items") or []
+    if not isinstance(items, list) or not items or "price_data" not in items[0]:
+        return error_response(400, "line_items[0][price_data] is required")
+    price = items[0]["price_data"]
+    param = "line_items[0][price_data][unit_amount]"
+    raw = price.get("unit_amount")
+    if not isinstance(raw, str) or not re.fullmatch(r"-?[0-9]+", raw):
+        return error_response(400, f"Invalid integer: {raw}", "parameter_invalid_integer", param)
+    if not 0 <= int(raw) <= MAX_AMOUNT:
+        message = (
+            f"This value must be less than or equal to {MAX_AMOUNT} (it currently is '{raw}')."
+        )
+        if int(raw) < 0:
+            message = f"This value must be greater than or equal to 0 (it currently is '{raw}')."
+        return error_response(400, message, "parameter_invalid_integer", param)
+    behavior = price.get("tax_behavior")
+    if behavior is not None and behavior not in ("exclusive", "inclusive", "unspecified"):
+        return error_response(
+            400,
+            "Invalid line_items[0][price_data][tax_behavior]: must be one of exclusive, "
+            "inclusive, or unspecified",
+            "parameter_invalid_string",
+            "line_items[0][price_data][tax_behavior]",
+        )
+    collection = params.get("billing_address_collection")
+    if collection is not None and collection not in ("auto", "required"):
+        return error_response(
+            400,
+            "Invalid billing_address_collection: must be one of auto or required",
+            param="billing_address_collection",
+        )
+    if int(raw) * int(items[0].get("quantity", 1)) < MIN_TOTAL:
+        currency = str(price.get("currency", "usd"))
+        return error_response(
+            400,
+            f"The Checkout Session's total amount due must add up to at least {MIN_TOTAL} "
+            f"minor units of {currency}.",
+            "amount_too_small",
+        )
+    if _true(params.get("allow_promotion_codes")) and params.get("discounts"):
+        return error_response(
+            400,
+            "You may only specify one of these parameters: allow_promotion_codes, discounts.",
+            param="allow_promotion_codes",
+        )
+    automatic_tax = _true((params.get("automatic_tax") or {}).get("enabled"))
+    if automatic_tax and params.get("customer"):
+        address = (params.get("customer_update") or {}).get("address")
+        if address != "auto":
+            return error_response(
+                400,
+                "Automatic tax calculation in Checkout requires a valid address on the "
+                "Customer. Add a valid address to the Customer or set either "
+                "`customer_update[address]` to 'auto' or `customer_update[shipping]` to 'auto' "
+                "to save the address entered in Checkout to the Customer.",
+                param="automatic_tax[enabled]",
+            )
+    if _true((params.get("managed_payments") or {}).get("enabled")) and "automatic_tax" in params:
+        return error_response(
+            400,
+            "automatic_tax cannot be set when managed_payments is enabled: Stripe manages tax.",
+            param="automatic_tax",
+        )
+    return None
+
+
+def priced(session: dict[str, Any]) -> None:
+    """Set the session's amounts from its unit amount, promotion code and (stand-in) tax:
+    `amount_subtotal`, `total_details.amount_discount` / `.amount_tax`, `amount_total`."""
+    subtotal = int(session["_unit_amount"])
+    percent = PROMOTION_CODES.get(session.get("_promotion_code") or "", 0)
+    discount = int((Decimal(subtotal) * percent / 100).quantize(Decimal(1), ROUND_HALF_UP))
+    taxed = subtotal - discount
+    tax = 0
+    if session.get("_automatic_tax"):
+        if session.get("_tax_behavior") == "inclusive":
+            part = Decimal(taxed) * STANDIN_TAX_RATE / (1 + STANDIN_TAX_RATE)
+        else:
+            part = Decimal(taxed) * STANDIN_TAX_RATE
+        tax = int(part.quantize(Decimal(1), ROUND_HALF_UP))
+    inclusive = session.get("_tax_behavior") == "inclusive"
+    session["amount_subtotal"] = subtotal
+    session["total_details"] = {
+        "amount_discount": discount,
+        "amount_shipping": 0,
+        "amount_tax": tax,
+    }
+    session["amount_total"] = taxed if inclusive else taxed + tax
+    session["discounts"] = (
+        [{"coupon": None, "promotion_code": "promo_" + session["_promotion_code"].lower()}]
+        if percent
+        else []
+    )
 
 
 def error_response(
@@ -80,14 +246,13 @@ class StripeApi:
     # -- API ----------------------------------------------------------------------------
 
     def create_session(self, params: dict[str, Any]) -> Response:
-        items = params.get("line_items") or []
-        if not items or "price_data" not in items[0]:
-            return error_response(400, "line_items[0][price_data] is required")
+        refusal = session_refusal(params)
+        if refusal is not None:
+            return refusal
+        items = params["line_items"]
         price = items[0]["price_data"]
-        try:
-            amount = int(price["unit_amount"]) * int(items[0].get("quantity", 1))
-        except (KeyError, ValueError):
-            return error_response(400, "unit_amount must be an integer")
+        amount = int(price["unit_amount"]) * int(items[0].get("quantity", 1))
+        automatic_tax = _true((params.get("automatic_tax") or {}).get("enabled"))
         email = params.get("customer_email")
         if email is not None and not STRIPE_EMAIL.fullmatch(email):
             return error_response(
@@ -114,7 +279,15 @@ class StripeApi:
             "url": f"{self.base_url}/pay/{session_id}",
             "_product_name": (price.get("product_data") or {}).get("name", "Your purchase"),
             "_intent_metadata": (params.get("payment_intent_data") or {}).get("metadata") or {},
+            "allow_promotion_codes": _true(params.get("allow_promotion_codes")),
+            "automatic_tax": {"enabled": automatic_tax, "status": None},
+            "billing_address_collection": params.get("billing_address_collection"),
+            "_unit_amount": amount,
+            "_automatic_tax": automatic_tax,
+            "_tax_behavior": price.get("tax_behavior") or "unspecified",
+            "_promotion_code": None,
         }
+        priced(session)
         with self.lock:
             self.sessions[session_id] = session
         return json_response(self._public(session))
@@ -218,19 +391,45 @@ class StripeApi:
         has_more = start + len(page) < end if not params.get("ending_before") else start > 0
         return json_response({"object": "list", "data": page, "has_more": has_more, "url": url})
 
-    def complete_payment(self, session: dict[str, Any], email: str) -> None:
-        """Pay the session once (a charge, then `checkout.session.completed`); paying it
-        again changes nothing."""
+    def apply_promotion_code(self, session: dict[str, Any], code: str) -> str:
+        """Apply a demo promotion code to an open session; an error message, or "" once done."""
+        code = code.strip().upper()
+        if not session.get("allow_promotion_codes"):
+            return "This checkout takes no promotion codes."
+        if code not in PROMOTION_CODES:
+            return "This code is invalid."
         with self.lock:
-            first = session["payment_status"] != "paid"
-            if first:
+            if session["status"] == "open":
+                session["_promotion_code"] = code
+                priced(session)
+        return ""
+
+    def complete_payment(
+        self, session: dict[str, Any], email: str, address: dict[str, Any] | None = None
+    ) -> None:
+        """Pay the session once (a charge, then `checkout.session.completed`; a session whose
+        total is 0 after a promotion code completes as `no_payment_required`, no charge);
+        paying it again changes nothing."""
+        with self.lock:
+            first = session["status"] == "open"
+            if first and session["amount_total"] == 0:
+                session.update(
+                    payment_status="no_payment_required",
+                    status="complete",
+                    customer_details={"email": email, "name": None, "address": address},
+                )
+                if session.get("_automatic_tax"):
+                    session["automatic_tax"] = {"enabled": True, "status": "complete"}
+            elif first:
                 intent = "pi_" + secrets.token_hex(12)
                 session.update(
                     payment_status="paid",
                     status="complete",
                     payment_intent=intent,
-                    customer_details={"email": email, "name": None},
+                    customer_details={"email": email, "name": None, "address": address},
                 )
+                if session.get("_automatic_tax"):
+                    session["automatic_tax"] = {"enabled": True, "status": "complete"}
                 charge_id = "ch_" + secrets.token_hex(12)
                 self.charges[charge_id] = {
                     "id": charge_id,

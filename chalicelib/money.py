@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -25,6 +26,12 @@ ZERO_DECIMAL = frozenset(
         "xpf",
     }
 )
+# Stripe's largest charge: eight digits of minor units, whatever the currency ($999,999.99 in a
+# two-decimal currency, ¥99,999,999 in a zero-decimal one).
+MAX_CHARGE = 99_999_999
+# What a person types as an amount: digits, then optionally a point and more digits. No sign,
+# exponent, grouping separator, "NaN" or "Infinity".
+PLAIN = re.compile(r"[0-9]{1,12}(\.[0-9]{1,12})?")
 SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£", "jpy": "¥", "cad": "CA$", "aud": "A$"}
 
 
@@ -32,12 +39,23 @@ def _exponent(currency: str) -> int:
     return 0 if currency.lower() in ZERO_DECIMAL else 2
 
 
-def parse_amount(text: str | int | Decimal, currency: str = "usd") -> int:
-    """Parse an operator's amount such as ``"19.99"`` into minor units (``1999``).
+def decimals(currency: str) -> int:
+    """How many decimals the currency's amounts have: 2 for USD, 0 for JPY."""
+    return _exponent(currency)
+
+
+def parse_amount(text: str | int | Decimal, currency: str = "usd", *, plain: bool = False) -> int:
+    """Parse an operator's amount such as ``"19.99"`` into minor units (``1999``). With `plain`
+    (what a buyer or seller typed), only digits with an optional point are taken: ``"1e3"``,
+    ``"-5"``, ``"1.500,00"`` and ``" NaN"`` are refused.
 
     Raises:
-        ValueError: not a number, negative, or finer than the currency's minor unit.
+        ValueError: not a (plain) number, negative, or finer than the currency's minor unit.
     """
+    if plain and not (isinstance(text, str) and PLAIN.fullmatch(text)):
+        raise ValueError(f"not a plain amount: {text!r}")
+    if plain and len(str(text).partition(".")[2]) > _exponent(currency):
+        raise ValueError(f"{text!r} has more decimals than {currency.upper()} allows")
     try:
         value = Decimal(str(text).strip())
     except InvalidOperation as exc:
@@ -62,6 +80,13 @@ def format_amount(cents: int, currency: str, *, whole: bool = False) -> str:
     number = f"{abs(value):,.{exponent}f}"
     symbol = SYMBOLS.get(currency.lower())
     return f"{sign}{symbol}{number}" if symbol else f"{sign}{number} {currency.upper()}"
+
+
+def plain_amount(cents: int, currency: str) -> str:
+    """Minor units as a buyer types them, the inverse of ``parse_amount``: ``1999, "usd"``
+    gives ``19.99``, ``1500, "jpy"`` gives ``1500`` (no symbol, no grouping)."""
+    exponent = _exponent(currency)
+    return f"{Decimal(int(cents)).scaleb(-exponent):.{exponent}f}"
 
 
 def displayed(fields: dict[str, Any], currency: str) -> dict[str, str]:

@@ -20,7 +20,7 @@ from chalicelib.admin.auth import KeySet, TokenVerifier, fetch_jwks
 from chalicelib.admin.desk import AdminDesk
 from chalicelib.catalog.files import object_exists
 from chalicelib.catalog.products import Catalog
-from chalicelib.payments.checkout import Checkout
+from chalicelib.payments.checkout import Checkout, SellingOptions
 from chalicelib.platform import aws, config
 from chalicelib.platform.aws import AwsClients
 from chalicelib.platform.secrets import Secrets
@@ -155,7 +155,16 @@ class Store:
             "checkout",
             base,
             lambda url: Checkout(
-                self.secret("STRIPE_SECRET_KEY"), s.stripe_api_base, url, store_id=s.store_id
+                self.secret("STRIPE_SECRET_KEY"),
+                s.stripe_api_base,
+                url,
+                store_id=s.store_id,
+                options=SellingOptions(
+                    allow_promotion_codes=s.allow_promotion_codes,
+                    automatic_tax=s.stripe_tax,
+                    tax_behavior=s.tax_behavior,
+                    managed_payments=s.managed_payments,
+                ),
             ),
         )
 

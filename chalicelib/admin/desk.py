@@ -35,21 +35,24 @@ def _when(value: datetime | None, form: str = "%Y-%m-%d %H:%M") -> str:
     return value.astimezone(UTC).strftime(form + " UTC") if value else ""
 
 
-def typed_price(fields: dict[str, Any], currency: str) -> Any:
+def typed_price(fields: dict[str, Any], currency: str, name: str = "price") -> Any:
     """The price a seller typed, as text in `currency` (`price`: "19.99", or "1500" in yen),
     parsed into minor units with the currency's own exponent; without `price`, `price_cents`
-    as sent (the catalog checks it).
+    as sent (the catalog checks it). `name` "min_price" reads the pay-what-you-want minimum
+    the same way (an empty `min_price`: none).
 
     Raises:
         BadRequest (`bad_price`): `price` is not a plain amount in `currency`.
     """
-    if "price" not in fields:
-        return fields.get("price_cents")
-    text = fields["price"].strip() if isinstance(fields["price"], str) else ""
+    if name not in fields:
+        return fields.get(f"{name}_cents")
+    text = fields[name].strip() if isinstance(fields[name], str) else ""
+    if name != "price" and not text:
+        return None
     if not PLAIN_AMOUNT.fullmatch(text):
         raise BadRequest("Type the price as a plain amount such as 19.99.", code="bad_price")
     try:
-        return parse_amount(text, currency)
+        return parse_amount(text, currency, plain=True)
     except ValueError:
         message = f"{text} has more decimals than {currency.upper()} allows."
         raise BadRequest(message, code="bad_price") from None

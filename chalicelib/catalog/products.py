@@ -44,6 +44,9 @@ class ProductView:
     pending_version: int | None = None
     # Who created it and has not finished it yet (`bull product add`); None once on sale.
     unfinished: str | None = None
+    # Pay what you want: the least a buyer may pay (`price_cents` is then the suggestion).
+    min_price_cents: int | None = None
+    tax_code: str | None = None
 
     @property
     def pending_file_key(self) -> str | None:
@@ -66,20 +69,29 @@ class ProductView:
             pending_filename=item.pending_filename,
             pending_version=int(item.pending_version) if item.pending_version else None,
             unfinished=item.unfinished,
+            min_price_cents=(
+                int(item.min_price_cents) if item.min_price_cents is not None else None
+            ),
+            tax_code=item.tax_code,
         )
 
     def public(self) -> dict[str, Any]:
-        return {
+        view: dict[str, Any] = {
             "id": self.id,
             "name": self.name,
             "description": self.description,
             "price_cents": self.price_cents,
             "currency": self.currency,
         }
+        if self.min_price_cents is not None:
+            view["min_price_cents"] = self.min_price_cents
+        return view
 
     def admin(self) -> dict[str, Any]:
         return {
             **self.public(),
+            "min_price_cents": self.min_price_cents,
+            "tax_code": self.tax_code,
             "filename": self.filename,
             "file_version": self.file_version,
             "active": self.active,
@@ -160,6 +172,8 @@ class Catalog:
         filename: str,
         product_id: str | None = None,
         unfinished: str | None = None,
+        min_price_cents: int | None = None,
+        tax_code: str | None = None,
     ) -> ProductView:
         """Create a product, off sale until its file is uploaded to `file_key` and it is
         put on sale with `update(id, {"active": True})`. `unfinished` marks it as its
@@ -172,6 +186,9 @@ class Catalog:
         """
         name, description = rules.name(name), rules.description(description or "")
         price_cents, filename = rules.price_cents(price_cents), validate_filename(filename)
+        min_price_cents = rules.min_price_cents(min_price_cents)
+        rules.suggested_at_least_minimum(price_cents, min_price_cents)
+        tax_code = rules.tax_code(tax_code)
         if not re.fullmatch(r"[a-z]{3}", (currency or "").lower()):
             raise BadRequest("currency must be a three-letter ISO code such as 'usd'")
         if self._currency and currency.lower() != self._currency:
@@ -185,6 +202,8 @@ class Catalog:
             name=name,
             description=description,
             price_cents=price_cents,
+            min_price_cents=min_price_cents,
+            tax_code=tax_code,
             currency=currency.lower(),
             filename=filename,
             file_key=file_key_for(product_id, 1, filename),
@@ -203,7 +222,8 @@ class Catalog:
         return self._remember(item)
 
     def update(self, product_id: str, changes: Mapping[str, Any]) -> ProductView:
-        """Apply the seller's `changes` (any of `rules.EDITABLE`): price, name, description, being
+        """Apply the seller's `changes` (any of `rules.EDITABLE`): price, pay-what-you-want minimum
+        (null: a fixed price again), tax code, name, description, being
         on sale (`active`), a new file version (`filename`, which waits as pending) or
         publishing the pending one once it is uploaded (`publish_file`).
 
@@ -221,13 +241,19 @@ class Catalog:
         if "filename" in wanted and wanted.get("publish_file"):
             raise BadRequest("upload the new file before publishing it")
         current = self.get(product_id, fresh=True)
+        rules.suggested_at_least_minimum(
+            wanted.get("price_cents", current.price_cents),
+            wanted.get("min_price_cents", current.min_price_cents),
+        )
         model = self._model
         actions = [model.updated_at.set(datetime.now(UTC))]
         # Whatever was checked (a file's presence) must still hold when the write lands.
         condition = model.product_id.exists() & (model.file_key == current.file_key)
-        for field in ("price_cents", "name", "description"):
+        for field in ("price_cents", "name", "description", "min_price_cents", "tax_code"):
             if field in wanted:
-                actions.append(getattr(model, field).set(wanted[field]))
+                attribute = getattr(model, field)
+                none = wanted[field] is None
+                actions.append(attribute.remove() if none else attribute.set(wanted[field]))
         if "filename" in wanted:
             version = max(current.file_version, current.pending_version or 0) + 1
             actions += [

@@ -1,4 +1,5 @@
-"""Stripe Checkout: sessions out (at the product's recorded price), sessions and refunds read.
+"""Stripe Checkout: sessions out (at the product's recorded price, or the amount a buyer chose
+for a pay-what-you-want product), sessions and refunds read.
 
 `stripe` is imported inside the methods that need it, so a cold start that serves a download
 or a report never pays for it.
@@ -6,24 +7,86 @@ or a report never pays for it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.catalog.products import ProductView
 from chalicelib.errors import BadRequest, Conflict, NotFound, PaymentProviderError
+from chalicelib.money import MAX_CHARGE, decimals, format_amount, parse_amount
 
 MAX_EMAIL_LENGTH = 254
+# Stripe Tax's "General - Electronically Supplied Services" (https://docs.stripe.com/tax/tax-codes):
+# any electronically supplied good or service, the code for a downloaded file.
+DEFAULT_TAX_CODE = "txcd_10000000"
+
+
+@dataclass(frozen=True)
+class SellingOptions:
+    """How the store sells at Checkout, each a store setting, off by default."""
+
+    # Stripe promotion codes (made in the seller's Stripe dashboard) on the Checkout page.
+    allow_promotion_codes: bool = False
+    # Stripe Tax computes and collects tax (the seller registers where they must collect).
+    automatic_tax: bool = False
+    # Whether prices include tax ("inclusive") or tax is added on top ("exclusive").
+    tax_behavior: str = "exclusive"
+    # Stripe Managed Payments: Stripe is the merchant of record (it handles the tax itself).
+    managed_payments: bool = False
+
+
+def chosen_amount(product: ProductView, raw: Any) -> int:
+    """What the buyer pays in minor units: the product's price, or for a pay-what-you-want
+    product the `amount` the buyer typed (missing: the suggested price). The typed amount is a
+    plain decimal in the product's currency with at most its decimals, at least the minimum and
+    at most Stripe's largest charge. A fixed-price product ignores `amount`.
+
+    Raises:
+        BadRequest (`bad_amount`, `amount_too_low`, `amount_too_high`): saying what to type.
+    """
+    minimum = product.min_price_cents
+    if minimum is None or raw is None:
+        return product.price_cents
+    currency = product.currency
+    example = "7.50" if decimals(currency) else "750"
+    text = raw.strip() if isinstance(raw, str) else None
+    if not text:
+        raise BadRequest(f"Type the amount you want to pay, such as {example}.", code="bad_amount")
+    try:
+        cents = parse_amount(text, currency, plain=True)
+    except ValueError:
+        if decimals(currency) == 0:
+            how = f"{currency.upper()} has no decimals: type whole units such as {example}."
+        else:
+            how = (
+                f"Type the amount with digits and a point, at most {decimals(currency)} "
+                f"decimals, such as {example}."
+            )
+        raise BadRequest(how, code="bad_amount") from None
+    if cents < minimum:
+        message = f"The least you can pay is {format_amount(minimum, currency)}."
+        raise BadRequest(message, code="amount_too_low")
+    if cents > MAX_CHARGE:
+        message = f"The most you can pay is {format_amount(MAX_CHARGE, currency)}."
+        raise BadRequest(message, code="amount_too_high")
+    return cents
 
 
 class Checkout:
     """Creates and reads Checkout Sessions through the Stripe API."""
 
     def __init__(
-        self, api_key: str, api_base: str | None, site_url: str, store_id: str = "bull"
+        self,
+        api_key: str,
+        api_base: str | None,
+        site_url: str,
+        store_id: str = "bull",
+        options: SellingOptions | None = None,
     ) -> None:
         self._api_key = api_key
         self._api_base = api_base
         self._site_url = site_url
         self._store_id = store_id
+        self._options = options or SellingOptions()
         self._client: Any = None
 
     def _stripe(self) -> Any:
@@ -36,8 +99,50 @@ class Checkout:
             self._client = stripe.StripeClient(self._api_key, **kwargs)
         return self._client
 
-    def create_session(self, product: ProductView, email: str | None) -> str:
-        """Start a Checkout Session for `product` at its recorded price; return its URL.
+    def session_params(
+        self, product: ProductView, email: str | None, amount_cents: int | None = None
+    ) -> dict[str, Any]:
+        """The parameters of `checkout.sessions.create` for `product` at `amount_cents` (its
+        recorded price when None), with the store's selling options."""
+        options = self._options
+        # The session's and the PaymentIntent's (Stripe copies the latter onto the charge).
+        metadata = {"product_id": product.id, "store": self._store_id}
+        product_data: dict[str, Any] = {"name": product.name}
+        price_data: dict[str, Any] = {
+            "currency": product.currency,
+            "unit_amount": product.price_cents if amount_cents is None else amount_cents,
+            "product_data": product_data,
+        }
+        params: dict[str, Any] = {
+            "mode": "payment",
+            "line_items": [{"quantity": 1, "price_data": price_data}],
+            "metadata": metadata,
+            "payment_intent_data": {"metadata": metadata},
+            "success_url": f"{self._site_url}/thanks?session_id={{CHECKOUT_SESSION_ID}}",
+            "cancel_url": f"{self._site_url}/",
+        }
+        if options.allow_promotion_codes:
+            params["allow_promotion_codes"] = True
+        if options.managed_payments:
+            # Stripe, the merchant of record, computes the tax from the product's tax code and
+            # collects the address itself: automatic_tax and tax_behavior are its to set.
+            product_data["tax_code"] = product.tax_code or DEFAULT_TAX_CODE
+            params["managed_payments"] = {"enabled": True}
+        elif options.automatic_tax:
+            product_data["tax_code"] = product.tax_code or DEFAULT_TAX_CODE
+            price_data["tax_behavior"] = options.tax_behavior
+            params["automatic_tax"] = {"enabled": True}
+            # No Customer object is made, so Checkout itself collects the address tax needs.
+            params["billing_address_collection"] = "required"
+        if email:
+            params["customer_email"] = email
+        return params
+
+    def create_session(
+        self, product: ProductView, email: str | None, amount_cents: int | None = None
+    ) -> str:
+        """Start a Checkout Session for `product` at its recorded price (or at `amount_cents`,
+        a pay-what-you-want amount already checked by `chosen_amount`); return its URL.
 
         Raises:
             BadRequest: Stripe refused the buyer's email address.
@@ -45,27 +150,7 @@ class Checkout:
         """
         import stripe
 
-        # The session's and the PaymentIntent's (Stripe copies the latter onto the charge).
-        metadata = {"product_id": product.id, "store": self._store_id}
-        params: dict[str, Any] = {
-            "mode": "payment",
-            "line_items": [
-                {
-                    "quantity": 1,
-                    "price_data": {
-                        "currency": product.currency,
-                        "unit_amount": product.price_cents,
-                        "product_data": {"name": product.name},
-                    },
-                }
-            ],
-            "metadata": metadata,
-            "payment_intent_data": {"metadata": metadata},
-            "success_url": f"{self._site_url}/thanks?session_id={{CHECKOUT_SESSION_ID}}",
-            "cancel_url": f"{self._site_url}/",
-        }
-        if email:
-            params["customer_email"] = email
+        params = self.session_params(product, email, amount_cents)
         try:
             session = self._stripe().v1.checkout.sessions.create(params=params)
         except stripe.StripeError as exc:

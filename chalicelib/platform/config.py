@@ -48,6 +48,12 @@ class Settings:
     store_id: str = "bull"
     # Refund a payment when Stripe's Radar sends an actionable early fraud warning for it.
     refund_on_fraud_warning: bool = False
+    # Checkout's selling options (issue 13), each off by default: Stripe promotion codes, Stripe
+    # Tax with tax-exclusive or -inclusive prices, Stripe Managed Payments (merchant of record).
+    allow_promotion_codes: bool = False
+    stripe_tax: bool = False
+    tax_behavior: str = "exclusive"
+    managed_payments: bool = False
 
     @property
     def cognito_issuer(self) -> str:
@@ -117,7 +123,19 @@ def load(environ: Mapping[str, str]) -> Settings:
         aws_endpoint_url=_env("AWS_ENDPOINT_URL") or None,
         store_id=_env("STORE_ID", prefix),
         refund_on_fraud_warning=_bool(environ, "REFUND_ON_FRAUD_WARNING"),
+        allow_promotion_codes=_bool(environ, "ALLOW_PROMOTION_CODES"),
+        stripe_tax=_bool(environ, "STRIPE_TAX"),
+        tax_behavior=_choice(environ, "TAX_BEHAVIOR", ("exclusive", "inclusive")),
+        managed_payments=_bool(environ, "MANAGED_PAYMENTS"),
     )
+
+
+def _choice(environ: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    """One of `choices` (the first when unset)."""
+    raw = environ.get(name, "").strip().lower() or choices[0]
+    if raw not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
 
 
 def _bool(environ: Mapping[str, str], name: str) -> bool:

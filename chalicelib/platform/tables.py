@@ -55,6 +55,10 @@ class Product(Model):
     name = UnicodeAttribute()
     description = UnicodeAttribute(default="")
     price_cents = NumberAttribute()
+    # Pay what you want: the least a buyer may pay; `price_cents` is then the suggested price.
+    min_price_cents = NumberAttribute(null=True)
+    # Stripe Tax's product tax code; None means the store's default (DEFAULT_TAX_CODE).
+    tax_code = UnicodeAttribute(null=True)
     currency = UnicodeAttribute(default="usd")
     filename = UnicodeAttribute()
     file_key = UnicodeAttribute()

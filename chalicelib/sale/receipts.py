@@ -21,10 +21,46 @@ class Receipt:
     downloads: int
     expires_at: datetime
     session_id: str
+    # What the total is made of, from the Checkout Session (0 when nothing applied).
+    subtotal_cents: int | None = None
+    discount_cents: int = 0
+    tax_cents: int = 0
+
+    def lines(self) -> list[tuple[str, str]]:
+        """Subtotal, discount, tax and total as (label, amount) when a discount or tax applies;
+        nothing otherwise (the amount paid says it all)."""
+        if not self.discount_cents and not self.tax_cents:
+            return []
+        c = self.currency
+        subtotal = self.subtotal_cents
+        if subtotal is None:  # a session without amount_subtotal: work it back from the total
+            subtotal = self.amount_cents + self.discount_cents - self.tax_cents
+        rows = [("Subtotal", format_amount(subtotal, c))]
+        if self.discount_cents:
+            rows.append(("Discount", format_amount(-self.discount_cents, c)))
+        if self.tax_cents:
+            rows.append(("Tax", format_amount(self.tax_cents, c)))
+        rows.append(("Total", format_amount(self.amount_cents, c)))
+        return rows
+
+
+@dataclass(frozen=True)
+class LibraryMail:
+    """A sign-in link to the buyer's library."""
+
+    to: str
+    link: str
+    expires_at: datetime
+
+
+def library_url(link: str) -> str:
+    """The library's "lost your link?" page under the base URL of a download link."""
+    return link.rsplit("/download/", 1)[0] + "/library"
 
 
 def receipt_for(purchase: Any, url: str, downloads: int, expires_at: datetime) -> Receipt:
     """The receipt of a paid purchase whose current link is `url`."""
+    subtotal = getattr(purchase, "subtotal_cents", None)
     return Receipt(
         to=purchase.email,
         product_name=purchase.product_name,
@@ -34,6 +70,9 @@ def receipt_for(purchase: Any, url: str, downloads: int, expires_at: datetime) -
         downloads=downloads,
         expires_at=expires_at,
         session_id=purchase.session_id,
+        subtotal_cents=int(subtotal) if subtotal is not None else None,
+        discount_cents=int(getattr(purchase, "discount_cents", 0) or 0),
+        tax_cents=int(getattr(purchase, "tax_cents", 0) or 0),
     )
 
 

@@ -6,7 +6,7 @@ import functools
 from pathlib import Path
 from typing import Any
 
-from chalicelib.money import format_amount
+from chalicelib.money import format_amount, plain_amount
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -22,6 +22,7 @@ def _environment() -> Any:
         lstrip_blocks=True,
     )
     env.filters["money"] = lambda cents, currency: format_amount(cents, currency)
+    env.filters["plain_amount"] = plain_amount
     return env
 
 
