@@ -16,6 +16,7 @@ from chalicelib.payments.checkout import chosen_amount, clean_email
 from chalicelib.payments.events import verify_event
 from chalicelib.payments.webhooks import handle_event
 from chalicelib.sale.figures import as_csv, parse_range
+from chalicelib.sale.orders import orders_csv
 from chalicelib.web import security, static
 from chalicelib.web.base_url import public_url
 from chalicelib.web.pages import render
@@ -217,6 +218,68 @@ def stripe_webhook() -> Response:
     return json_response({"received": True, "result": outcome.result})
 
 
+@app.route("/library", methods=["GET"])
+@browser_route
+def library_ask() -> Response:
+    """Lost your link? A form that asks for the e-mail address the buyer bought with.
+
+    Returns:
+        200: the page (HTML): a form with one `email` field that POSTs to `library`.
+    """
+    return html(_page("library.html"))
+
+
+@app.route("/library", methods=["POST"], content_types=BODY_TYPES)
+@browser_route
+def library_mail() -> Response:
+    """Mails a sign-in link to the buyer's library, valid for an hour, to an address that
+    bought anything; answers the same words whether or not it did (no enumeration).
+
+    At most 3 mails per address an hour, and a limit of asks per client (its source IP); asks
+    over either limit are answered the same and send nothing.
+
+    Body (form or JSON):
+        email (required): the address the buyer bought with.
+
+    Returns:
+        200: the page (HTML) saying a link is on its way if the address bought anything.
+
+    Raises:
+        BadRequest (400) for a missing or malformed address (the form again, what to fix
+        beside it), Unavailable (503) when the store failed.
+    """
+    request = app.current_request
+    fields = read_fields(request.raw_body, header(request, "content-type"))
+    try:
+        email = clean_email(fields.get("email"))
+        if email is None:
+            raise BadRequest("Type the email address you bought with.", code="bad_email")
+    except BadRequest as exc:
+        typed = fields.get("email") if isinstance(fields.get("email"), str) else ""
+        fix = {"message": exc.message, "typed": typed}
+        return html(_page("library.html", fix=fix), 400, NO_STORE)
+    store.current().library(_public_base(), page_base(request)).ask(email, client_ip(request))
+    return html(_page("library.html", asked=True), headers=NO_STORE)
+
+
+@app.route("/library/{token}", methods=["GET"])
+@browser_route
+def library_shelf(token: str) -> Response:
+    """The buyer's library: every paid purchase of the address, with its date, state, the
+    link to its download page (its current link) and its license key. Consumes nothing.
+
+    Returns:
+        200: the library (HTML).
+
+    Raises:
+        NotFound (404) for an unknown or malformed token, LinkGone (410) for an expired one,
+        Unavailable (503) when the store failed.
+    """
+    request = app.current_request
+    shelf = store.current().library(_public_base(), page_base(request)).open(token)
+    return html(_page("library_shelf.html", shelf=shelf), headers=NO_STORE)
+
+
 @app.route("/{page}", methods=["GET", "HEAD"])
 @browser_route
 def unknown_page(page: str) -> Response:
@@ -345,6 +408,52 @@ def sales_report() -> Response:
             },
         )
     return json_response(report)
+
+
+@app.route("/admin/orders", methods=["GET"], authorizer=ADMIN_AUTHORIZER)
+@admin_only
+def admin_orders() -> Response:
+    """Every order whose sale day (store timezone) falls in the range, oldest first, as JSON
+    or CSV (`format=csv`, `Accept: text/csv`): for the seller's books.
+
+    Cost grows with the orders in the range, not with all orders stored. `status` is the
+    payment's (`paid`, `pending`, `failed`); refunds and disputes have their own columns.
+
+    Query:
+        from (date): the first day, YYYY-MM-DD, in the store timezone (default: 29 days
+            before `to`).
+        to (date): the last day, YYYY-MM-DD (default: today in the store timezone).
+        format: `json` (the default) or `csv`.
+
+    Returns:
+        200 OrderList: `{"from", "to", "timezone", "orders": [...]}`; as `text/csv` headed
+            `date,order_id,email,product_id,product_name,currency,amount_cents,tax_cents,discount_cents,refunded_cents,disputed_cents,status`
+            with `format=csv`.
+
+    Raises:
+        BadRequest (400) for a bad date or format, a reversed range or more than 366 days,
+        Unavailable (503) when the store cannot read its orders.
+    """
+    request = app.current_request
+    query = request.query_params or {}
+    shop = store.current()
+    if query.get("format") not in (None, "csv", "json"):
+        raise BadRequest("format must be json or csv")
+    timezone = shop.settings.report_timezone
+    days = parse_range(query.get("from"), query.get("to"), timezone, shop.clock())
+    orders = shop.orders.between(days)
+    if query.get("format") == "csv" or "text/csv" in (header(request, "accept") or ""):
+        return Response(
+            body=orders_csv(orders),
+            status_code=200,
+            headers={
+                "Content-Type": "text/csv; charset=utf-8",
+                "Content-Disposition": f'attachment; filename="orders-{days.start}-{days.end}.csv"',
+                **NO_STORE,
+            },
+        )
+    body = {"from": str(days.start), "to": str(days.end), "timezone": timezone, "orders": orders}
+    return json_response(body, headers=NO_STORE)
 
 
 @app.route("/admin/products", methods=["GET"], authorizer=ADMIN_AUTHORIZER)

@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import click
 
-from bull_chalice.commands import admin, local, product, report, setup, stripe, teardown
+from bull_chalice.commands import (
+    admin,
+    local,
+    orders,
+    product,
+    report,
+    setup,
+    stripe,
+    teardown,
+)
 
 
 @click.group()
@@ -24,6 +33,7 @@ for command in (
     product.product,
     stripe.stripe,
     report.report,
+    orders.orders,
     teardown.teardown,
 ):
     main.add_command(command)

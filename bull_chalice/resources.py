@@ -14,7 +14,7 @@ from typing import Any
 from bull_chalice import infra
 from bull_chalice.errors import attempt
 from chalicelib.platform.config import Settings
-from chalicelib.platform.tables import ALL_MODELS, bind_models
+from chalicelib.platform.tables import ALL_MODELS, SHARED_MODELS, bind_models
 
 
 def create_tables(settings: Settings, connection: Any = None) -> list[str]:
@@ -28,7 +28,17 @@ def create_tables(settings: Settings, connection: Any = None) -> list[str]:
         if not model.exists():
             model.create_table(wait=True, billing_mode="PAY_PER_REQUEST")
             created.append(model.Meta.table_name)
+    for model in SHARED_MODELS:  # item types in another model's table: that table's TTL
+        if not _ttl_enabled(model):
+            model.update_ttl(ignore_update_ttl_errors=False)
     return created
+
+
+def _ttl_enabled(model: Any) -> bool:
+    described = model._get_connection().connection._make_api_call(
+        "DescribeTimeToLive", {"TableName": model.Meta.table_name}
+    )
+    return described["TimeToLiveDescription"].get("TimeToLiveStatus") in ("ENABLED", "ENABLING")
 
 
 def create_bucket(s3: Any, settings: Settings) -> None:

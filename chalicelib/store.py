@@ -29,7 +29,9 @@ from chalicelib.platform.transactions import Transactions
 from chalicelib.sale.after_sale import AfterSale
 from chalicelib.sale.figures import Reports
 from chalicelib.sale.fulfilment import Fulfilment
+from chalicelib.sale.library import Library
 from chalicelib.sale.links import LinkPolicy, Links
+from chalicelib.sale.orders import Orders
 from chalicelib.sale.purchases import Purchases
 from chalicelib.sale.receipts import Mailer
 from chalicelib.sale.thanks import ThankYou
@@ -110,6 +112,10 @@ class Store:
         return Reports(
             self.catalog, timezone=s.report_timezone, currency=s.currency, model=self.tables.sales
         )
+
+    @functools.cached_property
+    def orders(self) -> Orders:
+        return Orders(self.tables.purchases, timezone=self.settings.report_timezone)
 
     @functools.cached_property
     def verifier(self) -> TokenVerifier:
@@ -211,6 +217,19 @@ class Store:
             page_links=self.link_policy(page),
             clock=self.clock,
             store_id=self.settings.store_id,
+        )
+
+    def library(self, public: str, page: str) -> Library:
+        """The buyer's library: sign-in links mailed under `public`, download links shown
+        under `page`."""
+        return Library(
+            purchases=self.purchases,
+            mail_links=self.link_policy(public),
+            page_links=self.link_policy(page),
+            mailer=self.mailer,
+            tokens=self.tables.library_tokens,
+            allowances=self.tables.allowances,
+            clock=self.clock,
         )
 
     def _for_base(self, kind: str, base: str | None, build: Callable[[str], T]) -> T:

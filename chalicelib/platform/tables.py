@@ -19,9 +19,11 @@ from pynamodb.attributes import (
     ListAttribute,
     MapAttribute,
     NumberAttribute,
+    TTLAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
     UTCDateTimeAttribute,
+    VersionAttribute,
 )
 from pynamodb.connection import Connection
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
@@ -259,7 +261,46 @@ class DailySales(Model):
     currency = UnicodeAttribute(default="usd")
 
 
+class LibraryToken(Model):
+    """A buyer's sign-in link to their library (`/library/{token}`), an item of the links
+    table keyed `library#<SHA-256 of the token>` (never the token itself; no download token's
+    hash starts so). `expires_at` ends it (410 after); DynamoDB deletes it at `purge_at`."""
+
+    class Meta:
+        table_name = "links"
+        billing_mode = ON_DEMAND
+
+    token_hash = UnicodeAttribute(hash_key=True)
+    email = UnicodeAttribute()
+    expires_at = NumberAttribute()  # epoch seconds, UTC
+    created_at = UTCDateTimeAttribute()
+    purge_at = TTLAttribute()
+
+
+class MailAllowance(Model):
+    """How often the library mailed an address, or was asked by a client, in the last hour:
+    an item of the links table keyed `allowance#<kind>#<SHA-256 of the address or IP>`, with
+    the epoch seconds of each use in the window. `version` makes every change conditional on
+    the read it started from, so Lambda containers racing each other never exceed the limit;
+    DynamoDB deletes it at `purge_at`."""
+
+    class Meta:
+        table_name = "links"
+        billing_mode = ON_DEMAND
+
+    token_hash = UnicodeAttribute(hash_key=True)
+    uses = ListAttribute(of=NumberAttribute, default=list)
+    version = VersionAttribute()
+    purge_at = TTLAttribute()
+
+
 ALL_MODELS: tuple[type[Model], ...] = (Product, Purchase, DownloadLink, DailySales)
+# Item types kept in another model's table (with its key schema): the links table also holds
+# the library's sign-in tokens and mail allowances, which its TTL (`purge_at`) removes.
+SHARED_MODELS: dict[type[Model], type[Model]] = {
+    LibraryToken: DownloadLink,
+    MailAllowance: DownloadLink,
+}
 
 
 def month_partition(when: date | datetime) -> str:
@@ -275,12 +316,21 @@ class Tables:
     purchases: type[Purchase]
     links: type[DownloadLink]
     sales: type[DailySales]
+    library_tokens: type[LibraryToken]
+    allowances: type[MailAllowance]
 
 
 def bind_tables(settings: Settings, connection: Connection | None = None) -> Tables:
     """Bind every model to the stage's tables (see `bind_models`); the bound models."""
     bind_models(settings, connection)
-    return Tables(products=Product, purchases=Purchase, links=DownloadLink, sales=DailySales)
+    return Tables(
+        products=Product,
+        purchases=Purchase,
+        links=DownloadLink,
+        sales=DailySales,
+        library_tokens=LibraryToken,
+        allowances=MailAllowance,
+    )
 
 
 def bind_models(settings: Settings, connection: Connection | None = None) -> None:
@@ -294,6 +344,8 @@ def bind_models(settings: Settings, connection: Connection | None = None) -> Non
         Purchase: settings.purchases_table,
         DownloadLink: settings.links_table,
         DailySales: settings.sales_table,
+        LibraryToken: settings.links_table,
+        MailAllowance: settings.links_table,
     }
     for model, table_name in names.items():
         model.Meta.table_name = table_name

@@ -93,23 +93,46 @@ class Mailer:
         """
         amount = format_amount(receipt.amount_cents, receipt.currency)
         subject = f"Your {self._site_name} receipt: {receipt.product_name}"
-        context = {"r": receipt, "amount": amount, "site_name": self._site_name}
+        context = {
+            "r": receipt,
+            "amount": amount,
+            "site_name": self._site_name,
+            "library": library_url(receipt.link),
+        }
+        return self._send(receipt.to, subject, "receipt", context)
+
+    def send_library(self, mail: LibraryMail) -> str:
+        """Send a sign-in link to the buyer's library; return SES's message id.
+
+        Raises:
+            ReceiptRejected: SES refused this recipient for good.
+            ReceiptNotSent: SES failed or could not be reached.
+        """
+        subject = f"Your purchases at {self._site_name}"
+        context = {"m": mail, "site_name": self._site_name}
+        return self._send(mail.to, subject, "library_mail", context)
+
+    def _send(self, to: str, subject: str, template: str, context: dict[str, Any]) -> str:
+        """Send `templates/<template>.txt` and `.html` to `to`; SES's message id."""
         try:
             answer = self._ses.send_email(
                 Source=self._sender,
-                Destination={"ToAddresses": [receipt.to]},
+                Destination={"ToAddresses": [to]},
                 Message={
                     "Subject": {"Data": subject, "Charset": "UTF-8"},
                     "Body": {
-                        "Text": {"Data": render("receipt.txt", **context), "Charset": "UTF-8"},
-                        "Html": {"Data": render("receipt.html", **context), "Charset": "UTF-8"},
+                        "Text": {"Data": render(f"{template}.txt", **context), "Charset": "UTF-8"},
+                        "Html": {
+                            "Data": render(f"{template}.html", **context),
+                            "Charset": "UTF-8",
+                        },
                     },
                 },
             )
         except Exception as exc:  # botocore raises many kinds; all mean "not sent"
-            if self._refuses_recipient(exc, receipt.to):
+            if self._refuses_recipient(exc, to):
                 raise ReceiptRejected("SES refused the buyer's address.") from exc
-            raise ReceiptNotSent("The receipt could not be sent.") from exc
+            raise ReceiptNotSent("The mail could not be sent.") from exc
         return str(answer.get("MessageId", ""))
 
     def _refuses_recipient(self, exc: Exception, recipient: str) -> bool:

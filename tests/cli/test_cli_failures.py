@@ -41,6 +41,7 @@ COMMANDS = {
     "product add": ["product", "add", "--name", "Guide", "--price", "9.99", "--file", "{file}"],
     "stripe webhook": ["stripe", "webhook", "--url", API],
     "report": ["report", "--email", "boss@example.test", *PASSWORD, "--url", API],
+    "orders": ["orders", "--email", "boss@example.test", *PASSWORD, "--url", API],
     "teardown": ["teardown", "--region", "us-east-1", "--yes"],
     "mail": ["mail"],
     "refund": ["refund", "cs_test_1"],
@@ -244,7 +245,8 @@ def test_stripe_refusing(stripe_ready, answering, monkeypatch, command):
     _assert_one_line(result, *expected)
 
 
-def test_report_with_the_store_unreachable(project, aws, monkeypatch):
+@pytest.mark.parametrize(("command", "path"), [("report", "reports"), ("orders", "admin/orders")])
+def test_report_with_the_store_unreachable(project, aws, monkeypatch, command, path):
     """Signed in, but the store's API does not answer: the `requests` failure, one line."""
     from bull_chalice import resources
 
@@ -256,6 +258,6 @@ def test_report_with_the_store_unreachable(project, aws, monkeypatch):
     conf["stages"]["dev"]["environment_variables"]["USER_POOL_CLIENT_ID"] = pool.client_id
     config_path.write_text(json.dumps(conf))
     store = f"http://127.0.0.1:{_closed_port()}/api"
-    args = ["report", "--email", "boss@example.test", "--password", "Sturdy-Password-9"]
+    args = [command, "--email", "boss@example.test", "--password", "Sturdy-Password-9"]
     result = CliRunner().invoke(main, [*args, "--url", store])
-    _assert_one_line(result, f"could not connect to {store}/reports")
+    _assert_one_line(result, f"could not connect to {store}/{path}")

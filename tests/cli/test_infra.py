@@ -14,7 +14,13 @@ from moto import mock_aws
 
 from bull_chalice import infra, resources, users
 from bull_chalice.infra import OUTPUT_ENV, TEMPLATE, load_template
-from chalicelib.platform.tables import DailySales, DownloadLink, Product, Purchase
+from chalicelib.platform.tables import (
+    SHARED_MODELS,
+    DailySales,
+    DownloadLink,
+    Product,
+    Purchase,
+)
 
 TABLES = {
     "ProductsTable": (Product, "products"),
@@ -64,6 +70,25 @@ def test_every_model_has_a_table_in_the_template(template):
     from chalicelib.platform.tables import ALL_MODELS
 
     assert {model for model, _ in TABLES.values()} == set(ALL_MODELS)
+
+
+@pytest.mark.parametrize("shared", sorted(SHARED_MODELS, key=lambda m: m.__name__), ids=str)
+def test_item_types_in_another_table_have_its_keys_and_its_ttl(template, shared):
+    """The library's items live in the links table: the same key schema, and DynamoDB's TTL
+    on their `purge_at` (in the template, and in what the local stack creates)."""
+    owner = SHARED_MODELS[shared]
+    [resource] = [name for name, (model, _) in TABLES.items() if model is owner]
+    assert _keys(shared._get_schema()["key_schema"]) == _keys(owner._get_schema()["key_schema"])
+    assert shared.Meta.table_name == owner.Meta.table_name
+    ttl = template["Resources"][resource]["Properties"]["TimeToLiveSpecification"]
+    assert ttl == {"AttributeName": shared._ttl_attribute().attr_name, "Enabled": True}
+
+
+def test_the_local_links_table_has_the_templates_ttl(aws):
+    described = boto3.client("dynamodb", region_name="us-east-1").describe_time_to_live(
+        TableName=DownloadLink.Meta.table_name
+    )["TimeToLiveDescription"]
+    assert described == {"TimeToLiveStatus": "ENABLED", "AttributeName": "purge_at"}
 
 
 def test_products_bucket_is_private_encrypted_and_tls_only(template):

@@ -44,9 +44,9 @@ ITEM_CALLS = {
 
 
 def _model_names() -> set[str]:
-    from chalicelib.platform.tables import ALL_MODELS
+    from chalicelib.platform.tables import ALL_MODELS, SHARED_MODELS
 
-    return {model.__name__ for model in ALL_MODELS}
+    return {model.__name__ for model in (*ALL_MODELS, *SHARED_MODELS)}
 
 
 def _model_attributes(tree: ast.Module, models: set[str]) -> set[str]:

@@ -1,0 +1,235 @@
+"""The buyer's library: a buyer who lost the receipt asks by e-mail address and gets a sign-in
+link for an hour that lists every paid purchase with its current download link.
+
+No enumeration: asking answers the same whether or not the address bought anything; only an
+address that did gets a mail. Mails are limited per address and asks per client (its source
+IP), counted in DynamoDB (`MailAllowance`) so the limits hold across Lambda containers.
+
+A library token is 192 random bits, URL-safe; only its SHA-256 is stored (`LibraryToken`).
+Opening the library consumes nothing; the download links it shows are each purchase's current
+one, recomputed by `LinkPolicy` from the session id and link version, never stored raw.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from pynamodb.exceptions import DoesNotExist, PutError, PynamoDBException
+
+from chalicelib.errors import LinkGone, NotFound, StoreError, Unavailable
+from chalicelib.platform.tables import LibraryToken, MailAllowance, Purchase
+from chalicelib.platform.transactions import condition_failed
+from chalicelib.sale.links import LinkPolicy
+from chalicelib.sale.purchases import PAID_STATUSES, Purchases
+from chalicelib.sale.receipts import LibraryMail, Mailer
+
+logger = logging.getLogger("bull")
+
+TOKEN_BYTES = 24  # 192 bits: 32 URL-safe characters, unlike a download token's 43
+TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{32}$")
+KEY_PREFIX = "library#"
+TOKEN_LIFETIME = timedelta(hours=1)
+# An expired token still answers 410 (not 404) this long, then DynamoDB's TTL removes it.
+TOKEN_KEPT = timedelta(days=7)
+WINDOW = timedelta(hours=1)
+MAILS_PER_ADDRESS = 3
+ASKS_PER_CLIENT = 10
+ALLOWANCE_ATTEMPTS = 4
+STATE_LABELS = {
+    "active": "Ready to download",
+    "used_up": "All downloads used",
+    "expired": "Link expired",
+    "refunded": "Refunded",
+    "revoked": "Turned off by the seller",
+    "on_hold": "Under review",
+}
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def token_key(token: str) -> str:
+    """The links-table key of a library token: its SHA-256, prefixed."""
+    return KEY_PREFIX + _digest(token)
+
+
+@dataclass(frozen=True)
+class ShelfItem:
+    """One paid purchase as the library shows it."""
+
+    session_id: str
+    product_name: str
+    bought_on: str  # YYYY-MM-DD, the sale's day in the store timezone
+    state: str
+    state_label: str
+    link: str
+    license_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Shelf:
+    email: str
+    items: list[ShelfItem]
+    expires_at: datetime
+
+
+class Allowances:
+    """Sliding one-hour windows of uses per key, one conditional write per use."""
+
+    def __init__(
+        self, model: type[MailAllowance], clock: Callable[[], datetime], window: timedelta = WINDOW
+    ) -> None:
+        self._model = model
+        self._clock = clock
+        self._window = window
+
+    def take(self, kind: str, subject: str, limit: int) -> bool:
+        """Use one of `limit` uses of the last hour for `subject` (an address or an IP);
+        False (and nothing used) when none is left.
+
+        Raises:
+            Unavailable: DynamoDB failed.
+        """
+        key = f"allowance#{kind}#{_digest(subject)}"
+        for _ in range(ALLOWANCE_ATTEMPTS):
+            now = int(self._clock().timestamp())
+            try:
+                item = self._model.get(key, consistent_read=True)
+            except DoesNotExist:
+                item = self._model(key)
+            except PynamoDBException as exc:
+                raise Unavailable("The store could not check how often it mailed.") from exc
+            since = now - int(self._window.total_seconds())
+            recent = [int(t) for t in item.uses or () if int(t) > since]
+            if len(recent) >= limit:
+                return False
+            item.uses = [*recent, now]
+            item.purge_at = datetime.fromtimestamp(now, UTC) + self._window
+            try:
+                item.save()  # conditional on `version`: another container's use wins first
+                return True
+            except PutError as exc:
+                if not condition_failed(exc):
+                    raise Unavailable("The store could not record the mail.") from exc
+            except PynamoDBException as exc:
+                raise Unavailable("The store could not record the mail.") from exc
+        return False  # contended this hard: send nothing rather than exceed the limit
+
+
+class Library:
+    """Asks for a sign-in link, and opens the library with one."""
+
+    def __init__(
+        self,
+        *,
+        purchases: Purchases,
+        mail_links: LinkPolicy,
+        page_links: LinkPolicy,
+        mailer: Mailer,
+        tokens: type[LibraryToken],
+        allowances: type[MailAllowance],
+        clock: Callable[[], datetime],
+        mails_per_address: int = MAILS_PER_ADDRESS,
+        asks_per_client: int = ASKS_PER_CLIENT,
+    ) -> None:
+        self._purchases = purchases
+        self._mail_base = mail_links.base_url
+        self._page_links = page_links
+        self._mailer = mailer
+        self._tokens = tokens
+        self._allowances = Allowances(allowances, clock)
+        self._clock = clock
+        self._mails_per_address = mails_per_address
+        self._asks_per_client = asks_per_client
+
+    def ask(self, email: str, client: str) -> bool:
+        """Mail `email` a sign-in link if it bought anything and neither the address nor the
+        client (`client`: its source IP) is over its hourly limit. Whether a mail went out,
+        for the log and tests; callers answer the same either way.
+
+        Raises:
+            Unavailable: DynamoDB failed (the same for every address).
+        """
+        if not self._allowances.take("client", client or "unknown", self._asks_per_client):
+            return False
+        paid = self._paid(email)
+        if not paid:
+            return False
+        address = paid[0].email or email  # as the purchase recorded it
+        if not self._allowances.take("address", address.lower(), self._mails_per_address):
+            return False
+        token = secrets.token_urlsafe(TOKEN_BYTES)
+        now = self._clock()
+        expires = now + TOKEN_LIFETIME
+        item = self._tokens(
+            token_key(token),
+            email=address,
+            expires_at=int(expires.timestamp()),
+            created_at=now,
+            purge_at=expires + TOKEN_KEPT,
+        )
+        try:
+            item.save()
+        except PynamoDBException as exc:
+            raise Unavailable("The store could not make the sign-in link. Try again.") from exc
+        link = f"{self._mail_base}/library/{token}"
+        mail = LibraryMail(to=address, link=link, expires_at=expires)
+        try:
+            self._mailer.send_library(mail)
+        except StoreError as exc:
+            # Answered like any other ask (no enumeration); the buyer may ask again.
+            logger.warning("library mail not sent: %s (%s)", exc.message, exc.__cause__)
+            return False
+        return True
+
+    def open(self, token: str) -> Shelf:
+        """The buyer's paid purchases with their current links. Consumes nothing.
+
+        Raises:
+            NotFound: unknown or malformed token.
+            LinkGone: the token expired (`expired`).
+            Unavailable: DynamoDB failed.
+        """
+        if not TOKEN_PATTERN.match(token or ""):
+            raise NotFound("No such sign-in link.")
+        try:
+            item = self._tokens.get(token_key(token), consistent_read=True)
+        except DoesNotExist:
+            raise NotFound("No such sign-in link.") from None
+        except PynamoDBException as exc:
+            raise Unavailable("The store could not read this link. Try again.") from exc
+        expires = datetime.fromtimestamp(int(item.expires_at), UTC)
+        if expires <= self._clock():
+            raise LinkGone(
+                "expired", "This sign-in link has expired: links to your library last an hour."
+            )
+        items = [self._item(p) for p in self._paid(item.email) if p.link_version]
+        return Shelf(email=item.email, items=items, expires_at=expires)
+
+    def _paid(self, email: str) -> list[Purchase]:
+        """The address's paid purchases, newest first (as typed, and in lower case)."""
+        found = {p.session_id: p for p in self._purchases.by_buyer(email)}
+        if email.lower() != email:
+            found.update({p.session_id: p for p in self._purchases.by_buyer(email.lower())})
+        paid = [p for p in found.values() if p.status in PAID_STATUSES]
+        return sorted(paid, key=lambda p: p.created_at, reverse=True)
+
+    def _item(self, purchase: Purchase) -> ShelfItem:
+        state = "on_hold" if purchase.dispute_status == "open" else purchase.link_state or "active"
+        when = purchase.sale_day or purchase.created_at.date().isoformat()
+        return ShelfItem(
+            session_id=purchase.session_id,
+            product_name=purchase.product_name,
+            bought_on=when,
+            state=state,
+            state_label=STATE_LABELS.get(state, state.replace("_", " ")),
+            link=self._page_links.url(purchase.session_id, int(purchase.link_version)),
+            license_key=None,
+        )
