@@ -88,6 +88,7 @@ class LocalStack:
         state_dir: Path | None = None,
         fresh: bool = False,
         store_currency: str = "usd",
+        selling: dict[str, str] | None = None,
     ) -> None:
         self.ports = {"app": app_port, "moto": moto_port, "stripe": stripe_port}
         # Rehearsal: the packaged artifact behind API Gateway's events, under the stage path.
@@ -105,6 +106,8 @@ class LocalStack:
         self.data = KeptData(self.state_dir / "data")
         self.fresh = fresh
         self.store_currency = store_currency
+        # Checkout's selling options (promotion codes, tax...), as the operator's env sets them.
+        self.selling = dict(selling or {})
         self.processes: dict[str, subprocess.Popen] = {}
         self.state: LocalState | None = None
 
@@ -125,6 +128,7 @@ class LocalStack:
             state_dir=paths.state_dir(),
             fresh=env.get("BULL_FRESH", "") == "1",
             store_currency=env.get("STORE_CURRENCY") or "usd",
+            selling={k: env[k] for k in config.SELLING_SETTINGS if env.get(k)},
         )
 
     # -- urls and environment -----------------------------------------------------------
@@ -156,6 +160,7 @@ class LocalStack:
             "LINK_SIGNING_KEY": self._link_key,
             "USER_POOL_ID": user_pool_id,
             "USER_POOL_CLIENT_ID": client_id,
+            **self.selling,
         }
 
     # -- lifecycle ----------------------------------------------------------------------

@@ -28,10 +28,27 @@ def product() -> None:
 )
 @click.option("--description", default="")
 @click.option("--currency", default=None, help="ISO code (default: the store's, usd).")
+@click.option(
+    "--min-price",
+    default=None,
+    help="Pay what you want from this minimum, like 5.00; --price is then the suggested price.",
+)
+@click.option(
+    "--tax-code",
+    default=None,
+    help="Stripe Tax product tax code (default txcd_10000000, electronically supplied services).",
+)
 @stage_option
 @cli_errors
 def product_add(
-    name: str, price: str, path: Path, description: str, currency: str | None, stage: str
+    name: str,
+    price: str,
+    path: Path,
+    description: str,
+    currency: str | None,
+    min_price: str | None,
+    tax_code: str | None,
+    stage: str,
 ) -> None:
     """Create a product, upload its file and put it on sale.
 
@@ -56,6 +73,11 @@ def product_add(
         cents = parse_amount(price, currency)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--price") from None
+    try:
+        min_cents = None if min_price is None else parse_amount(min_price, currency, plain=True)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--min-price") from None
+    pricing = {"min_price_cents": min_cents, "tax_code": tax_code}
     _pynamodb_credentials(target)
     connection = Connection(region=settings.region, host=settings.aws_endpoint_url)
     connection.session.register("after-call", reject_junk)
@@ -68,17 +90,31 @@ def product_add(
     content = path.read_bytes()
     try:
         made = _finish_existing(
-            catalog, s3, settings.bucket, name, path.name, content, cents, currency
+            catalog, s3, settings.bucket, name, path.name, content, cents, currency, min_cents
         )
         if made is None:
             made = _create_product(
-                catalog, s3, settings.bucket, name, description, cents, currency, path, content
+                catalog,
+                s3,
+                settings.bucket,
+                name,
+                description,
+                cents,
+                currency,
+                path,
+                content,
+                pricing,
             )
     except StoreError as exc:
         raise click.ClickException(failure_message(exc) or exc.message) from None
+    minimum = (
+        f" (pay what you want from {made.min_price_cents})"
+        if made.min_price_cents is not None
+        else ""
+    )
     click.echo(
-        f"{made.id}: {made.name} is on sale at {made.price_cents} {made.currency} cents; "
-        f"its file {made.filename} is s3://{settings.bucket}/{made.file_key}."
+        f"{made.id}: {made.name} is on sale at {made.price_cents} {made.currency} cents"
+        f"{minimum}; its file {made.filename} is s3://{settings.bucket}/{made.file_key}."
     )
 
 
@@ -106,6 +142,7 @@ def _finish_existing(
     content: bytes,
     cents: int,
     currency: str,
+    min_cents: int | None = None,
 ) -> Any:
     """The product an earlier run made with this name and file: found when finished, finished
     when that run left it unfinished; None if there is none.
@@ -133,6 +170,11 @@ def _finish_existing(
             f"{existing.id} ({wanted}) exists already at {existing.price_cents} "
             f"{existing.currency} cents, not {cents} {currency}: change its price from the "
             "dashboard, or pick another name"
+        )
+    if existing.min_price_cents != min_cents:
+        raise click.ClickException(
+            f"{existing.id} ({wanted}) exists already with minimum {existing.min_price_cents}, "
+            f"not {min_cents}: change it from the dashboard, or pick another name"
         )
     if existing.unfinished != MARK:
         if not existing.active:
@@ -164,8 +206,10 @@ def _create_product(
     currency: str,
     path: Path,
     content: bytes,
+    pricing: dict[str, Any] | None = None,
 ) -> Any:
-    """Create the record, upload the file, put it on sale; on any failure remove what was made."""
+    """Create the record, upload the file, put it on sale; on any failure remove what was made.
+    `pricing`: the pay-what-you-want minimum and tax code, if any."""
     from chalicelib.platform.tables import Product
 
     made = catalog.create(
@@ -175,6 +219,7 @@ def _create_product(
         currency=currency,
         filename=path.name,
         unfinished=MARK,
+        **(pricing or {}),
     )
     uploaded = False
     try:

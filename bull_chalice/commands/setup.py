@@ -25,6 +25,7 @@ from bull_chalice.targets import (
     stage_option,
     write_config,
 )
+from chalicelib.platform.config import SELLING_SETTINGS
 
 
 def _bucket_exists(s3: Any, bucket: str) -> bool:
@@ -195,6 +196,8 @@ def setup(
     stage_config = config["stages"].setdefault(stage, {})
     previous = stage_config.get("environment_variables", {})
     env = infra.environment_from_outputs(outputs, stage)
+    # The seller's Checkout choices stay as they set them in the stage's environment.
+    env.update({k: previous[k] for k in SELLING_SETTINGS if k in previous})
     stage_config.update(
         {
             "api_gateway_stage": "api",
@@ -244,4 +247,21 @@ def setup(
         click.echo(f"Created the link-signing key in SSM {outputs['LinkSigningKeyParam']}.")
     else:
         click.echo("Kept the existing link-signing key (links already sent keep working).")
+    click.echo(selling_note(env))
     click.echo(f"Next: chalice deploy --stage {stage}, then bull stripe webhook --stage {stage}.")
+
+
+def selling_note(env: dict[str, str]) -> str:
+    """How Checkout sells on this stage, and how to turn on each option (README: "Discounts,
+    pay what you want and tax")."""
+    on = [f"{k}={env[k]}" for k in SELLING_SETTINGS if k in env]
+    return (
+        f"Checkout options: {', '.join(on) if on else 'none (all off)'}. Each is an "
+        "environment variable of the stage in .chalice/config.json, kept by bull setup: "
+        "ALLOW_PROMOTION_CODES=true (make codes in Stripe's dashboard, Product catalog > "
+        "Coupons); STRIPE_TAX=true with TAX_BEHAVIOR=exclusive|inclusive (activate Stripe Tax "
+        "and add a registration for each place you must collect tax, in Stripe's dashboard "
+        "under Tax); MANAGED_PAYMENTS=true (Stripe as merchant of record: accept its terms in "
+        "the dashboard; eligible businesses and product tax codes only). Pay what you want is "
+        "per product: bull product add --min-price, or the dashboard. Then chalice deploy."
+    )

@@ -130,6 +130,11 @@ def load(environ: Mapping[str, str]) -> Settings:
     )
 
 
+# The seller's Checkout choices (issue 13): kept by `bull setup` across runs and passed on by
+# the local stack from its own environment.
+SELLING_SETTINGS = ("ALLOW_PROMOTION_CODES", "STRIPE_TAX", "TAX_BEHAVIOR", "MANAGED_PAYMENTS")
+
+
 def _choice(environ: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
     """One of `choices` (the first when unset)."""
     raw = environ.get(name, "").strip().lower() or choices[0]

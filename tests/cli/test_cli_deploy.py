@@ -149,6 +149,25 @@ def test_setup_writes_config_policy_and_secrets_and_is_safe_to_rerun(workspace, 
     assert same["Parameter"]["Value"] == link_key["Parameter"]["Value"]
 
 
+def test_setup_says_how_to_sell_and_keeps_the_sellers_checkout_options(workspace, monkeypatch):
+    tmp, outputs, _, _ = workspace
+    _stub_stack(monkeypatch, outputs, exists=False)
+    first = _setup(CliRunner())
+    assert "Checkout options: none (all off)" in first.output
+    assert "ALLOW_PROMOTION_CODES=true" in first.output and "registration" in first.output
+    path = tmp / ".chalice" / "config.json"
+    conf = json.loads(path.read_text())
+    conf["stages"]["dev"]["environment_variables"].update(
+        {"STRIPE_TAX": "true", "TAX_BEHAVIOR": "inclusive"}
+    )
+    path.write_text(json.dumps(conf))
+    _stub_stack(monkeypatch, outputs, exists=True)
+    again = _setup(CliRunner())
+    assert "Checkout options: STRIPE_TAX=true, TAX_BEHAVIOR=inclusive." in again.output
+    env = json.loads(path.read_text())["stages"]["dev"]["environment_variables"]
+    assert env["STRIPE_TAX"] == "true" and env["TAX_BEHAVIOR"] == "inclusive"
+
+
 def test_setup_refuses_something_that_is_not_a_stripe_key(workspace):
     result = CliRunner().invoke(
         main, ["setup", "--sender-email", "a@example.test", "--stripe-secret-key", "hunter2"]
@@ -238,6 +257,27 @@ def test_product_add_refuses_a_bad_price(workspace, monkeypatch, tmp_path, price
         main, ["product", "add", "--name", "G", "--price", price, "--file", str(book)]
     )
     assert result.exit_code == 2 and "--price" in result.output
+
+
+def test_product_add_with_a_minimum_sells_pay_what_you_want(workspace, monkeypatch, tmp_path):
+    _, outputs, _, _ = workspace
+    _configured(monkeypatch, outputs)
+    book = tmp_path / "zine.pdf"
+    book.write_bytes(b"%PDF-1.4 zine")
+    args = ["product", "add", "--name", "Zine", "--price", "15", "--file", str(book)]
+    refused = CliRunner().invoke(main, [*args, "--min-price", "1e3"])
+    assert refused.exit_code == 2 and "--min-price" in refused.output
+    too_high = CliRunner().invoke(main, [*args, "--min-price", "20.00"])
+    assert too_high.exit_code == 1 and "at least min_price_cents" in too_high.output
+    result = CliRunner().invoke(
+        main, [*args, "--min-price", "5.00", "--tax-code", "txcd_10202000"], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    assert "pay what you want from 500" in result.output
+    from chalicelib.platform.tables import Product
+
+    [item] = list(Product.scan())
+    assert (item.price_cents, item.min_price_cents, item.tax_code) == (1500, 500, "txcd_10202000")
 
 
 def test_stripe_webhook_registers_once_and_stores_the_secret(workspace, monkeypatch, stripe_api):

@@ -448,7 +448,9 @@
     replace.title = "Upload a new version; buyers get it once the upload has landed";
     const actions = el("td", "actions");
     actions.append(toggle, replace, picker);
-    const tr = row([name, cell("Price", "num", p.price), cell("Sold", "num", sold[p.id] || 0), actions]);
+    // Pay what you want: the minimum, then the suggested price (both formatted by the server).
+    const price = p.min_price ? `${p.min_price}+ (suggested ${p.price})` : p.price;
+    const tr = row([name, cell("Price", "num", price), cell("Sold", "num", sold[p.id] || 0), actions]);
     tr.dataset.productId = p.id;
     return tr;
   }
@@ -491,6 +493,8 @@
         price: $("product-price").value.trim(),
         filename: file.name,
       };
+      const minimum = $("product-min-price").value.trim();
+      if (minimum) fields.min_price = minimum; // pay what you want from this, as typed
       const body = await api("POST", "/admin/products", fields);
       text(status, `Uploading ${file.name}…`);
       await upload(body, file, { active: true });
