@@ -3,9 +3,13 @@
 It answers the API calls the store makes (Checkout Session create and retrieve, refunds,
 webhook endpoints) the way the real `stripe` library expects, serves each session's `url` as
 a pay page with a "Pay" button, and on payment delivers a signed `checkout.session.completed`
-to the store's webhook exactly as Stripe would. Refunds deliver a signed `charge.refunded`. It
-is a test double, not a Stripe clone: one process, in memory, no validation beyond what the
-store relies on. This module is its HTTP side; what it does is `stripe_standin_api.StripeApi`.
+to the store's webhook exactly as Stripe would. Refunds deliver a signed `charge.refunded`. The
+pay page takes the demo promotion codes (`LAUNCH20`, `FREE100`) when the session allows them,
+collects a billing address when the session requires one, and adds a stand-in tax (one fixed
+rate, marked as such) when `automatic_tax` is on. It is a test double, not a Stripe clone: one
+process, in memory; it refuses the session parameters Stripe would refuse
+(`stripe_standin_api.session_refusal`) and validates little else. This module is its HTTP side;
+what it does is `stripe_standin_api.StripeApi`.
 """
 
 from __future__ import annotations
