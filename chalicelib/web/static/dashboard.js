@@ -399,12 +399,13 @@
     drawChart(chartData.days, chartData.axis);
   }).observe($("chart"));
 
-  async function downloadCsv() {
+  // The range's sales per day (`/reports`) or its orders one by one (`/admin/orders`), as CSV.
+  async function downloadCsv(path = "/reports", name = "sales.csv") {
     try {
-      const csv = await api("GET", `/reports${rangeQuery({ format: "csv" })}`);
+      const csv = await api("GET", `${path}${rangeQuery({ format: "csv" })}`);
       const a = el("a");
       a.href = URL.createObjectURL(new Blob([csv], { type: "text/csv" }));
-      a.download = "sales.csv";
+      a.download = name;
       document.body.appendChild(a);
       a.click();
       a.remove();
@@ -787,6 +788,10 @@
   $("csv-button").addEventListener("click", () => {
     clearMessages("range-error");
     downloadCsv();
+  });
+  $("orders-button").addEventListener("click", () => {
+    clearMessages("range-error");
+    downloadCsv("/admin/orders", "orders.csv");
   });
   $("search-button").addEventListener("click", () => {
     clearMessages("search-error");
