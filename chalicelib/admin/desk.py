@@ -93,6 +93,10 @@ def refusal(purchase: Purchase, action: str) -> Conflict | None:
         return Conflict("A dispute is open: the link is on hold until it closes.", code="on_hold")
     if action == "resend" and not purchase.email:
         return Conflict("This purchase has no email address to send to.", code="no_email")
+    if action == "refund" and not purchase.payment_intent and not int(purchase.amount_cents or 0):
+        # A 100 % promotion code: Stripe took no payment (`no_payment_required`).
+        return Conflict("Nothing was paid for this purchase, so there is nothing to refund.",
+                        code="nothing_paid")  # fmt: skip
     if action == "refund" and (
         not purchase.payment_intent
         or int(purchase.refunded_cents or 0) >= int(purchase.amount_cents or 0) > 0
