@@ -21,7 +21,7 @@ from typing import Any
 
 import boto3
 
-from bull_chalice import demo, paths, resources, users
+from bull_chalice import demo, paths, resources
 from bull_chalice.kept import KeptData
 from bull_chalice.processes import (
     StackError,
@@ -30,10 +30,10 @@ from bull_chalice.processes import (
     terminate,
     wait_for,
 )
+from bull_chalice.provision import REGION, provision
 from bull_chalice.rehearse import normalise_base_path
 from chalicelib.platform import config
 
-REGION = "us-east-1"
 DEFAULT_WEBHOOK_SECRET = "whsec_local_" + "0" * 32  # local only: the stand-in signs with it
 DEFAULT_ADMIN_EMAIL = "admin@example.com"
 DEFAULT_ADMIN_PASSWORD = "Bull-Local-Admin-1"  # noqa: S105 - local stack only, printed
@@ -195,7 +195,13 @@ class LocalStack:
                 say(f"Replaying the kept data from {self.data.directory} ...")
             restored = self.data.replay(self.url("moto"))
             say("Provisioning tables, bucket, user pool, admin and demo product ...")
-            pool = self._provision(restored)
+            pool = provision(
+                self.url("moto"),
+                config.load(self.app_environment()),
+                self.admin_email,
+                self.admin_password,
+                restored,
+            )
             env = self.app_environment(pool.pool_id, pool.client_id)
             say(f"Starting the Stripe stand-in on {self.url('stripe')} ...")
             self._spawn(
@@ -281,30 +287,3 @@ class LocalStack:
         log = self.log_dir / f"{name}.log"
         log.unlink(missing_ok=True)
         self.processes[name] = spawn(argv, {**os.environ, **extra_env}, log, paths.REPO_ROOT)
-
-    def _provision(self, restored: bool) -> resources.UserPool:
-        """Create what the store needs in moto, or, after a replay, find what is there."""
-        settings = config.load(self.app_environment())
-        # PynamoDB takes credentials from the environment; moto accepts any.
-        os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
-        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
-        session = boto3.session.Session(
-            aws_access_key_id="local",
-            aws_secret_access_key="local",  # noqa: S106 - moto accepts any
-            region_name=REGION,
-        )
-
-        def client(service: str) -> Any:
-            return session.client(service, endpoint_url=self.url("moto"))
-
-        s3 = client("s3")
-        resources.create_tables(settings)
-        resources.create_bucket(s3, settings)
-        resources.verify_sender(client("ses"), settings)
-        cognito = client("cognito-idp")
-        pool = (restored and resources.find_user_pool(cognito, "local")) or (
-            resources.create_user_pool(cognito, "local")
-        )
-        users.add_user(cognito, pool.pool_id, self.admin_email, self.admin_password)
-        demo.add_demo_product(s3, settings)
-        return pool

@@ -121,7 +121,7 @@ def stripe_api(
     env: dict[str, str], monkeypatch: pytest.MonkeyPatch, clock: MovableClock
 ) -> Iterator[Any]:
     """The local Stripe stand-in on a free port; the app's STRIPE_API_BASE points at it."""
-    from bull_chalice.stripe_standin import StandIn, StandInServer
+    from bull_chalice.standin.server import StandIn, StandInServer
 
     server = StandInServer(StandIn("http://127.0.0.1:9/unused", WEBHOOK_SECRET), 0).start()
     monkeypatch.setenv("STRIPE_API_BASE", server.url)

@@ -13,7 +13,7 @@ import boto3
 import pytest
 
 from bull_chalice import resources
-from bull_chalice.stripe_standin_api import session_refusal
+from bull_chalice.standin.checks import session_refusal
 from chalicelib import store
 from chalicelib.money import parse_amount, plain_amount
 from chalicelib.platform import config
