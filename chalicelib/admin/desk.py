@@ -10,7 +10,8 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PynamoDBException
 
-from chalicelib.catalog.products import Catalog, ProductView
+from chalicelib.catalog.products import Catalog
+from chalicelib.catalog.view import ProductView
 from chalicelib.errors import BadRequest, Conflict, NotFound, Unavailable
 from chalicelib.money import displayed, format_amount, parse_amount
 from chalicelib.platform.tables import DownloadLink, Purchase

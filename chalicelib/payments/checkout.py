@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.catalog.products import ProductView
+from chalicelib.catalog.view import ProductView
 from chalicelib.errors import BadRequest, Conflict, NotFound, PaymentProviderError
 from chalicelib.money import MAX_CHARGE, decimals, format_amount, parse_amount
 

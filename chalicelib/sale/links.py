@@ -27,7 +27,7 @@ from chalicelib.platform.tables import DownloadLink
 from chalicelib.platform.transactions import condition_failed
 
 if TYPE_CHECKING:
-    from chalicelib.catalog.products import ProductView
+    from chalicelib.catalog.view import ProductView
 
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{43}$")
 MAX_USER_AGENT = 300
