@@ -1,5 +1,5 @@
-"""After the sale: refunds, disputes and early fraud warnings from Stripe, and the seller's
-actions on a purchase.
+"""After the sale: refunds, disputes and early fraud warnings from Stripe; with them, through
+`SellerActions` (`sale.seller_actions`), the seller's resend / reset / revoke / refund.
 
 Stripe's events add causes to the purchase (`sale.standing`: each refund and dispute by id, the
 charge's refunded amount, the seller's revoke) and everything else follows from the causes: the
@@ -11,31 +11,25 @@ figures in one transaction conditioned on the purchase being unchanged since the
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from pynamodb.exceptions import PynamoDBException
-
-from chalicelib.errors import Conflict, NotFound, ReceiptNotSent, Unavailable
+from chalicelib.errors import Conflict
 from chalicelib.payments.events import is_ours
-from chalicelib.platform.tables import DownloadLink, FraudWarning, Purchase
+from chalicelib.platform.tables import FraudWarning, Purchase
 from chalicelib.platform.transactions import Transactions
-from chalicelib.sale.changes import Change, PurchaseChanges
+from chalicelib.sale.changes import Change, PurchaseChanges, restated
 from chalicelib.sale.links import LinkPolicy
 from chalicelib.sale.outcome import Outcome
 from chalicelib.sale.purchases import Purchases
-from chalicelib.sale.receipts import Mailer, receipt_for
-from chalicelib.sale.standing import CLOSED_RANK, TAKEN_BACK, Dispute, Refund, Standing, recorded
-
-if TYPE_CHECKING:
-    from chalicelib.payments.checkout import Checkout
+from chalicelib.sale.receipts import Mailer
+from chalicelib.sale.seller_actions import SellerActions
+from chalicelib.sale.standing import CLOSED_RANK, TAKEN_BACK, Dispute, Refund, Standing
 
 logger = logging.getLogger(__name__)
 
-TERMINAL_LINK_STATES = ("refunded", "revoked")
 DISPUTE_GRACE = timedelta(hours=1)
 
 
@@ -43,8 +37,9 @@ def _as_int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-class AfterSale:
-    """Refunds, disputes, fraud warnings, and the seller's resend / reset / revoke / refund.
+class AfterSale(SellerActions):
+    """Refunds, disputes and fraud warnings from Stripe; the seller's resend / reset / revoke /
+    refund come from `SellerActions`.
 
     `refund(payment_intent, idempotency_key)` asks Stripe for a full refund (the store's
     `Checkout.refund`); with `refund_on_fraud_warning` an actionable early fraud warning uses it.
@@ -63,20 +58,19 @@ class AfterSale:
         refund: Callable[[str, str], str] | None = None,
         refund_on_fraud_warning: bool = False,
     ) -> None:
-        self._purchases = purchases
-        self._refund = refund
-        self._refund_on_fraud_warning = refund_on_fraud_warning
-        self._links = links
-        self._mailer = mailer
-        self._clock = clock
-        self._store_id = store_id
-        self._changes = PurchaseChanges(
+        changes = PurchaseChanges(
             purchases=purchases,
             links=links,
             transactions=transactions,
             timezone=timezone,
             clock=clock,
         )
+        super().__init__(
+            purchases=purchases, links=links, mailer=mailer, changes=changes, clock=clock
+        )
+        self._refund = refund
+        self._refund_on_fraud_warning = refund_on_fraud_warning
+        self._store_id = store_id
 
     # -- Stripe events ------------------------------------------------------------------
 
@@ -215,108 +209,6 @@ class AfterSale:
         self._changes.apply(session_id, decide, at, "refund_requested")
         return Outcome("refund_requested", session_id)
 
-    # -- the seller's actions -------------------------------------------------------------
-
-    def revoke(self, session_id: str) -> Purchase:
-        """Turn the purchase's link off for good."""
-
-        def decide(p: Purchase) -> Change | None:
-            _require_link(p)
-            return restated(p, lambda s: s.with_revoke(), self._clock())
-
-        self._changes.apply(session_id, decide, self._clock(), "revoked")
-        return self.get(session_id)
-
-    def reset(self, session_id: str) -> Purchase:
-        """Give the link its default downloads and expiry again."""
-
-        def decide(p: Purchase) -> Change:
-            _require_link(p)
-            return Change(link_reset=True)
-
-        self._changes.apply(session_id, decide, self._clock(), "reset")
-        return self.get(session_id)
-
-    def resend(self, session_id: str) -> Purchase:
-        """Mail a new link; the old one stops working at once.
-
-        Raises:
-            Conflict: the purchase has no email, or its link is refunded or revoked.
-        """
-
-        def decide(p: Purchase) -> Change:
-            _require_link(p)
-            if not p.email:
-                raise Conflict("This purchase has no email address to send to.")
-            if p.link_state in TERMINAL_LINK_STATES:
-                raise Conflict(f"This purchase's link is {p.link_state}; it cannot be resent.")
-            return Change(new_link_version=int(p.link_version) + 1)
-
-        self._changes.apply(session_id, decide, self._clock(), "resent")
-        purchase = self.get(session_id)
-        try:
-            link = DownloadLink.get(purchase.token_hash, consistent_read=True)
-        except PynamoDBException as exc:
-            raise Unavailable("The new link is made but could not be read; resend again.") from exc
-        receipt = receipt_for(
-            purchase,
-            self._links.url(purchase.session_id, int(purchase.link_version)),
-            downloads=int(link.downloads_left),
-            expires_at=datetime.fromtimestamp(int(link.expires_at), UTC),
-        )
-        try:
-            self._mailer.send_receipt(receipt)
-        except ReceiptNotSent as exc:
-            message = "The new link is made, but the email could not be sent; resend again."
-            raise ReceiptNotSent(message) from exc
-        with contextlib.suppress(PynamoDBException):  # only a note for the seller
-            purchase.update(
-                actions=[
-                    Purchase.receipt_sent_at.set(self._clock()),
-                    Purchase.receipt_error.remove(),
-                ]
-            )
-        return purchase
-
-    def act(self, action: str, session_id: str, checkout: Checkout) -> Purchase:
-        """The seller's `action` on a purchase: `resend`, `reset`, `revoke` or `refund`.
-
-        Raises:
-            NotFound: no such action or purchase.
-            Conflict: the purchase cannot take the action (unpaid, no email, refunded).
-            PaymentProviderError: Stripe refused the refund or could not be reached.
-        """
-        actions: dict[str, Callable[[str], Purchase]] = {
-            "resend": self.resend,
-            "reset": self.reset,
-            "revoke": self.revoke,
-            "refund": lambda sid: self.request_refund(sid, checkout),
-        }
-        if action not in actions:
-            raise NotFound("No such action.")
-        return actions[action](session_id)
-
-    def request_refund(self, session_id: str, checkout: Checkout) -> Purchase:
-        """Ask Stripe to refund a paid purchase in full. Nothing changes here yet: the link
-        dies when Stripe's `charge.refunded` arrives, like a refund made in Stripe's dashboard.
-
-        Raises:
-            NotFound: no such purchase.
-            Conflict: not paid, or already refunded in full.
-            PaymentProviderError: Stripe refused or could not be reached.
-        """
-        purchase = self.get(session_id)
-        if purchase.status != "paid" or not purchase.payment_intent:
-            raise Conflict("Only a paid purchase can be refunded.", code="not_refundable")
-        if int(purchase.refunded_cents or 0) >= int(purchase.amount_cents or 0) > 0:
-            raise Conflict("This payment is already refunded.", code="already_refunded")
-        checkout.refund(purchase.payment_intent)
-        return self.get(session_id)
-
-    def get(self, session_id: str) -> Purchase:
-        """The purchase (consistent read). Raises NotFound or Unavailable."""
-        return self._purchases.get(session_id)
-
     # -- the mechanism --------------------------------------------------------------------
 
     def _restate(
@@ -346,25 +238,6 @@ class AfterSale:
         if purchase is None and recent and isinstance(intent, str) and intent.startswith("pi_"):
             raise Conflict("The purchase is not recorded yet; retry later.", code="not_yet")
         return purchase
-
-
-def restated(
-    purchase: Purchase, causes: Callable[[Standing], Standing], now: datetime
-) -> Change | None:
-    """The change that adds `causes` to a purchase; None when they are known already."""
-    before = Standing.of(purchase)
-    after = causes(before)
-    if after == before and purchase.link_state == after.link_state:
-        return None
-    fields = after.fields(purchase, now)
-    old_refunded = recorded(purchase, before.refunded)
-    old_disputed = recorded(purchase, before.lost)
-    return Change(
-        purchase=fields,
-        link_state=after.link_state if after.link_state != purchase.link_state else None,
-        refunded_delta=fields["refunded_cents"] - old_refunded,
-        disputed_delta=fields["disputed_cents"] - old_disputed,
-    )
 
 
 def _id(value: Any) -> Any:
@@ -418,8 +291,3 @@ def _require_settled(purchase: Purchase) -> None:
     success event is on the way, so ask Stripe to redeliver this one later (409)."""
     if purchase.status == "pending":
         raise Conflict("The payment is not recorded as settled yet; retry later.", code="not_yet")
-
-
-def _require_link(purchase: Purchase) -> None:
-    if purchase.status != "paid" or not purchase.token_hash:
-        raise Conflict("This purchase has not been paid, so it has no download link.")

@@ -16,6 +16,7 @@ from chalicelib.sale.figures import figures_item
 from chalicelib.sale.links import LinkPolicy
 from chalicelib.sale.outcome import Outcome
 from chalicelib.sale.purchases import Purchases
+from chalicelib.sale.standing import Standing, recorded
 
 
 @dataclass
@@ -145,3 +146,22 @@ class PurchaseChanges:
             DownloadLink.state == old.state
         )
         return self._links.replacement(old, version, now), unchanged
+
+
+def restated(
+    purchase: Purchase, causes: Callable[[Standing], Standing], now: datetime
+) -> Change | None:
+    """The change that adds `causes` to a purchase; None when they are known already."""
+    before = Standing.of(purchase)
+    after = causes(before)
+    if after == before and purchase.link_state == after.link_state:
+        return None
+    fields = after.fields(purchase, now)
+    old_refunded = recorded(purchase, before.refunded)
+    old_disputed = recorded(purchase, before.lost)
+    return Change(
+        purchase=fields,
+        link_state=after.link_state if after.link_state != purchase.link_state else None,
+        refunded_delta=fields["refunded_cents"] - old_refunded,
+        disputed_delta=fields["disputed_cents"] - old_disputed,
+    )

@@ -15,6 +15,9 @@ The mechanism, in two steps:
 The transaction carries a client request token, so the SDK's retry of a commit whose answer was
 lost succeeds instead of failing its own conditions; if it fails them anyway, the claim's time
 tells that the commit (and so the claim) was ours.
+
+What the purchase records (its amounts and currency, its figures series) is
+`sale.purchase_record`'s.
 """
 
 from __future__ import annotations
@@ -22,15 +25,15 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from pynamodb.exceptions import PynamoDBException, UpdateError
 
-from chalicelib.catalog.products import Catalog, ProductView
+from chalicelib.catalog.products import Catalog
+from chalicelib.catalog.view import ProductView
 from chalicelib.errors import NotFound, ReceiptPending, ReceiptRejected, Unavailable
 from chalicelib.payments.events import CheckoutFacts
-from chalicelib.platform.tables import DailySales, DownloadLink, Purchase, month_partition
+from chalicelib.platform.tables import DailySales, DownloadLink, Purchase
 from chalicelib.platform.transactions import (
     CONDITION,
     CONFLICT,
@@ -38,67 +41,17 @@ from chalicelib.platform.transactions import (
     Transactions,
     condition_failed,
 )
-from chalicelib.sale.figures import figures_item, figures_series, sale_day
+from chalicelib.sale.figures import figures_item, sale_day
 from chalicelib.sale.links import LinkPolicy
 from chalicelib.sale.outcome import Outcome
+from chalicelib.sale.purchase_record import new_purchase
 from chalicelib.sale.purchases import PAID_STATUSES, Purchases
 from chalicelib.sale.receipts import Mailer, receipt_for
-from chalicelib.sale.standing import pro_rata
 
 logger = logging.getLogger(__name__)
 
 CLAIM_LEASE = timedelta(minutes=2)
 RECEIPT_WAIT_SECONDS = 3.0
-
-
-@dataclass(frozen=True)
-class RecordedSale:
-    """A sale as the store records it: in the currency it was paid in, or in the store's own
-    when Stripe converted it from the store's currency (`currency_conversion`, legacy Adaptive
-    Pricing); then `charged_cents` / `charged_currency` are what the charge is in."""
-
-    amount_cents: int
-    currency: str
-    subtotal_cents: int | None
-    tax_cents: int
-    discount_cents: int
-    charged_cents: int | None
-    charged_currency: str | None
-    series: str  # the figures it counts in (see `figures_series`)
-
-
-def recorded_sale(facts: CheckoutFacts, product_id: str, store_currency: str) -> RecordedSale:
-    """How a session's sale is recorded in a store that sells in `store_currency`."""
-    total = facts.source_total_cents
-    if facts.source_currency == store_currency != facts.currency and total is not None:
-
-        def converted(value: int | None) -> int | None:
-            return None if value is None else pro_rata(value, total, facts.amount_cents)
-
-        return RecordedSale(
-            amount_cents=total,
-            currency=store_currency,
-            subtotal_cents=(
-                facts.source_subtotal_cents
-                if facts.source_subtotal_cents is not None
-                else converted(facts.subtotal_cents)
-            ),
-            tax_cents=converted(facts.tax_cents) or 0,
-            discount_cents=converted(facts.discount_cents) or 0,
-            charged_cents=facts.amount_cents,
-            charged_currency=facts.currency,
-            series=product_id,
-        )
-    return RecordedSale(
-        amount_cents=facts.amount_cents,
-        currency=facts.currency,
-        subtotal_cents=facts.subtotal_cents,
-        tax_cents=facts.tax_cents,
-        discount_cents=facts.discount_cents,
-        charged_cents=None,
-        charged_currency=None,
-        series=figures_series(product_id, facts.currency, store_currency),
-    )
 
 
 class Fulfilment:
@@ -247,26 +200,7 @@ class Fulfilment:
             return None
 
     def _purchase(self, facts: CheckoutFacts, product: ProductView, status: str) -> Purchase:
-        sale = recorded_sale(facts, product.id, self._currency)
-        return Purchase(
-            facts.session_id,
-            product_id=product.id,
-            product_name=product.name,
-            amount_cents=sale.amount_cents,
-            currency=sale.currency,
-            subtotal_cents=sale.subtotal_cents,
-            tax_cents=sale.tax_cents,
-            discount_cents=sale.discount_cents,
-            charged_cents=sale.charged_cents,
-            charged_currency=sale.charged_currency,
-            figures_key=sale.series,
-            email=facts.email,
-            payment_intent=facts.payment_intent,
-            status=status,
-            created_at=facts.sold_at,
-            sale_month=month_partition(facts.sold_at),
-            updated_at=self._clock(),
-        )
+        return new_purchase(facts, product, status, self._currency, self._clock())
 
     def _commit(self, facts: CheckoutFacts, product: ProductView, now: datetime) -> Purchase:
         link = self._links.new_link(facts.session_id, product, now)
