@@ -1,0 +1,8 @@
+"""The store's routes, by who calls them, all on one blueprint that `app.py` registers. Each
+route is a few lines: it reads the request, calls one service from `chalicelib.store`, answers.
+"""
+
+from chalicelib.routes import admin, dashboard, library, shop, webhooks  # noqa: F401 - register
+from chalicelib.routes.common import bp as blueprint
+
+__all__ = ["blueprint"]

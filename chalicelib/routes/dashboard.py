@@ -1,0 +1,149 @@
+"""The seller's dashboard page and its script, and the figures it reads: the sales report and
+the orders export."""
+
+from __future__ import annotations
+
+from chalice import Response
+
+from chalicelib import store
+from chalicelib.errors import BadRequest
+from chalicelib.routes.common import (
+    ADMIN_AUTHORIZER,
+    admin_only,
+    bp,
+    browser_route,
+    page,
+)
+from chalicelib.sale.figures import as_csv, parse_range
+from chalicelib.sale.orders import orders_csv
+from chalicelib.web import security, static
+from chalicelib.web.responses import (
+    NO_STORE,
+    header,
+    html,
+    json_response,
+)
+
+
+@bp.route("/admin", methods=["GET"])
+@browser_route
+def dashboard() -> Response:
+    """The admin dashboard page; it signs in with Cognito and reads the admin API.
+
+    The page itself holds no data and needs no token.
+
+    Returns:
+        200: the dashboard (HTML).
+    """
+    s, nonce = store.current().settings, security.new_nonce()
+    body = page(
+        "admin.html",
+        nonce=nonce,
+        script_version=static.dashboard_script().version,
+        cognito_url=security.cognito_url(s),
+        client_id=s.user_pool_client_id,
+        currency=s.currency,
+    )
+    return html(body, headers=security.dashboard_headers(s, nonce))
+
+
+@bp.route("/admin/dashboard.js", methods=["GET"])
+@browser_route
+def dashboard_script() -> Response:
+    """The dashboard's script. Public: it holds no data.
+
+    Returns:
+        200: JavaScript, cached for a year (the page asks for it by its version).
+    """
+    script = static.dashboard_script()
+    return Response(body=script.body, status_code=200, headers=script.headers)
+
+
+@bp.route("/reports", methods=["GET"], authorizer=ADMIN_AUTHORIZER)
+@admin_only
+def sales_report() -> Response:
+    """Sales per day, totals and per product, as JSON or CSV (`format=csv`, `Accept: text/csv`).
+
+    One row per day of the range, zero days included; `net_cents` = gross - refunded - disputed
+    (lost disputes, on the day they closed). Sales in another currency than the store's are in
+    `other_currencies`, never in the days.
+
+    Query:
+        from (date): the first day, YYYY-MM-DD, in the store timezone (default: 29 days
+            before `to`).
+        to (date): the last day, YYYY-MM-DD (default: today in the store timezone).
+        format: `json` (the default) or `csv`.
+
+    Returns:
+        200 Report: the report as JSON; as `text/csv` headed
+            `date,orders,gross_cents,refunded_cents,net_cents,disputed_cents,tax_cents,discount_cents`
+            with `format=csv`.
+
+    Raises:
+        BadRequest (400) for a bad date or format, a reversed range or more than 366 days,
+        Unavailable (503) when the store cannot read its sales.
+    """
+    request = bp.current_request
+    query = request.query_params or {}
+    shop = store.current()
+    if query.get("format") not in (None, "csv", "json"):
+        raise BadRequest("format must be json or csv")
+    days = parse_range(query.get("from"), query.get("to"), shop.settings.report_timezone)
+    report = shop.reports.sales(days)
+    wants_csv = query.get("format") == "csv" or "text/csv" in (header(request, "accept") or "")
+    if wants_csv:
+        return Response(
+            body=as_csv(report),
+            status_code=200,
+            headers={
+                "Content-Type": "text/csv; charset=utf-8",
+                "Content-Disposition": f'attachment; filename="sales-{days.start}-{days.end}.csv"',
+            },
+        )
+    return json_response(report)
+
+
+@bp.route("/admin/orders", methods=["GET"], authorizer=ADMIN_AUTHORIZER)
+@admin_only
+def admin_orders() -> Response:
+    """Every order whose sale day (store timezone) falls in the range, oldest first, as JSON
+    or CSV (`format=csv`, `Accept: text/csv`): for the seller's books.
+
+    Cost grows with the orders in the range, not with all orders stored. `status` is the
+    payment's (`paid`, `pending`, `failed`); refunds and disputes have their own columns.
+
+    Query:
+        from (date): the first day, YYYY-MM-DD, in the store timezone (default: 29 days
+            before `to`).
+        to (date): the last day, YYYY-MM-DD (default: today in the store timezone).
+        format: `json` (the default) or `csv`.
+
+    Returns:
+        200 OrderList: `{"from", "to", "timezone", "orders": [...]}`; as `text/csv` headed
+            `date,order_id,email,product_id,product_name,currency,amount_cents,tax_cents,discount_cents,refunded_cents,disputed_cents,status`
+            with `format=csv`.
+
+    Raises:
+        BadRequest (400) for a bad date or format, a reversed range or more than 366 days,
+        Unavailable (503) when the store cannot read its orders.
+    """
+    request = bp.current_request
+    query = request.query_params or {}
+    shop = store.current()
+    if query.get("format") not in (None, "csv", "json"):
+        raise BadRequest("format must be json or csv")
+    timezone = shop.settings.report_timezone
+    days = parse_range(query.get("from"), query.get("to"), timezone, shop.clock())
+    orders = shop.orders.between(days)
+    if query.get("format") == "csv" or "text/csv" in (header(request, "accept") or ""):
+        return Response(
+            body=orders_csv(orders),
+            status_code=200,
+            headers={
+                "Content-Type": "text/csv; charset=utf-8",
+                "Content-Disposition": f'attachment; filename="orders-{days.start}-{days.end}.csv"',
+                **NO_STORE,
+            },
+        )
+    body = {"from": str(days.start), "to": str(days.end), "timezone": timezone, "orders": orders}
+    return json_response(body, headers=NO_STORE)
