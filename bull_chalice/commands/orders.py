@@ -10,8 +10,9 @@ from pathlib import Path
 
 import click
 
+from bull_chalice.admin_api import admin_get
 from bull_chalice.errors import cli_errors
-from bull_chalice.targets import deployed_url, stage_option, target_for
+from bull_chalice.targets import stage_option
 
 
 @click.command()
@@ -41,33 +42,9 @@ def orders(
     base_url: str | None,
 ) -> None:
     """Sign in with Cognito and write every order of the range (store timezone) as CSV."""
-    import requests
-
-    from bull_chalice import signin
-
-    target = target_for(stage)
-    env = target.environment()
-    api_url = (base_url or env.get("SITE_URL") or deployed_url(stage) or "").rstrip("/")
-    if not api_url:
-        raise click.ClickException(
-            f"no API URL for stage {stage}: run `chalice deploy --stage {stage}` or pass --url"
-        )
-    tokens = signin.sign_in(
-        target.client("cognito-idp"), env.get("USER_POOL_CLIENT_ID", ""), email, password
-    )
-    params = {"format": "csv", **{k: v for k, v in (("from", start), ("to", end)) if v}}
-    answer = requests.get(
-        f"{api_url}/admin/orders",
-        params=params,
-        timeout=60,
-        headers={"Authorization": f"Bearer {tokens.id_token}"},
-    )
-    if answer.status_code != 200:
-        try:
-            message = answer.json()["error"]["message"]
-        except (ValueError, KeyError, TypeError):
-            message = answer.text[:200]
-        raise click.ClickException(f"orders refused ({answer.status_code}): {message}")
+    range_ = {k: v for k, v in (("from", start), ("to", end)) if v}
+    params = {"format": "csv", **range_}
+    answer = admin_get(stage, base_url, email, password, "/admin/orders", params, "orders")
     text = answer.content.decode("utf-8")
     if out == "-":
         click.echo(text, nl=False)

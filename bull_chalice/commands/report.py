@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
+from bull_chalice.admin_api import admin_get
 from bull_chalice.errors import cli_errors
-from bull_chalice.targets import deployed_url, stage_option, target_for
+from bull_chalice.targets import stage_option
 
 
 @click.command()
@@ -29,34 +30,10 @@ def report(
     base_url: str | None,
 ) -> None:
     """Sign in with Cognito and print the sales report as a table."""
-    import requests
-
-    from bull_chalice import signin
     from chalicelib.money import format_amount
 
-    target = target_for(stage)
-    env = target.environment()
-    api_url = (base_url or env.get("SITE_URL") or deployed_url(stage) or "").rstrip("/")
-    if not api_url:
-        raise click.ClickException(
-            f"no API URL for stage {stage}: run `chalice deploy --stage {stage}` or pass --url"
-        )
-    tokens = signin.sign_in(
-        target.client("cognito-idp"), env.get("USER_POOL_CLIENT_ID", ""), email, password
-    )
     params = {k: v for k, v in (("from", start), ("to", end)) if v}
-    answer = requests.get(
-        f"{api_url}/reports",
-        params=params,
-        timeout=30,
-        headers={"Authorization": f"Bearer {tokens.id_token}"},
-    )
-    if answer.status_code != 200:
-        try:
-            message = answer.json()["error"]["message"]
-        except (ValueError, KeyError, TypeError):
-            message = answer.text[:200]
-        raise click.ClickException(f"report refused ({answer.status_code}): {message}")
+    answer = admin_get(stage, base_url, email, password, "/reports", params, "report")
     data = answer.json()
     cur = data["currency"]
     click.echo(f"Sales {data['from']} to {data['to']} ({data['timezone']})")

@@ -14,8 +14,9 @@ from chalicelib.routes.common import (
     browser_route,
     page,
 )
-from chalicelib.sale.figures import as_csv, parse_range
+from chalicelib.sale.figures import DateRange, as_csv, parse_range
 from chalicelib.sale.orders import orders_csv
+from chalicelib.store import Store
 from chalicelib.web import security, static
 from chalicelib.web.responses import (
     NO_STORE,
@@ -83,23 +84,11 @@ def sales_report() -> Response:
         BadRequest (400) for a bad date or format, a reversed range or more than 366 days,
         Unavailable (503) when the store cannot read its sales.
     """
-    request = bp.current_request
-    query = request.query_params or {}
     shop = store.current()
-    if query.get("format") not in (None, "csv", "json"):
-        raise BadRequest("format must be json or csv")
-    days = parse_range(query.get("from"), query.get("to"), shop.settings.report_timezone)
+    days, wants_csv = _asked_range(shop)
     report = shop.reports.sales(days)
-    wants_csv = query.get("format") == "csv" or "text/csv" in (header(request, "accept") or "")
     if wants_csv:
-        return Response(
-            body=as_csv(report),
-            status_code=200,
-            headers={
-                "Content-Type": "text/csv; charset=utf-8",
-                "Content-Disposition": f'attachment; filename="sales-{days.start}-{days.end}.csv"',
-            },
-        )
+        return _csv_download(as_csv(report), f"sales-{days.start}-{days.end}.csv")
     return json_response(report)
 
 
@@ -127,23 +116,41 @@ def admin_orders() -> Response:
         BadRequest (400) for a bad date or format, a reversed range or more than 366 days,
         Unavailable (503) when the store cannot read its orders.
     """
+    shop = store.current()
+    days, wants_csv = _asked_range(shop)
+    orders = shop.orders.between(days)
+    if wants_csv:
+        name = f"orders-{days.start}-{days.end}.csv"
+        return _csv_download(orders_csv(orders), name, NO_STORE)
+    timezone = shop.settings.report_timezone
+    body = {"from": str(days.start), "to": str(days.end), "timezone": timezone, "orders": orders}
+    return json_response(body, headers=NO_STORE)
+
+
+def _asked_range(shop: Store) -> tuple[DateRange, bool]:
+    """The days asked (`from`, `to`; store timezone) and whether CSV was asked (`format=csv`
+    or `Accept: text/csv`).
+
+    Raises:
+        BadRequest: a bad format or date, a reversed range, more than 366 days.
+    """
     request = bp.current_request
     query = request.query_params or {}
-    shop = store.current()
     if query.get("format") not in (None, "csv", "json"):
         raise BadRequest("format must be json or csv")
     timezone = shop.settings.report_timezone
     days = parse_range(query.get("from"), query.get("to"), timezone, shop.clock())
-    orders = shop.orders.between(days)
-    if query.get("format") == "csv" or "text/csv" in (header(request, "accept") or ""):
-        return Response(
-            body=orders_csv(orders),
-            status_code=200,
-            headers={
-                "Content-Type": "text/csv; charset=utf-8",
-                "Content-Disposition": f'attachment; filename="orders-{days.start}-{days.end}.csv"',
-                **NO_STORE,
-            },
-        )
-    body = {"from": str(days.start), "to": str(days.end), "timezone": timezone, "orders": orders}
-    return json_response(body, headers=NO_STORE)
+    wants_csv = query.get("format") == "csv" or "text/csv" in (header(request, "accept") or "")
+    return days, wants_csv
+
+
+def _csv_download(body: str, filename: str, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        body=body,
+        status_code=200,
+        headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            **(headers or {}),
+        },
+    )
