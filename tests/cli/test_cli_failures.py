@@ -67,10 +67,16 @@ def test_every_command_is_covered():
     assert _leaf_commands(main) == set(COMMANDS) | NOT_COVERED
 
 
+_HELD: list[socket.socket] = []
+
+
 def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A port that refuses connections and that no other test's server can take meanwhile:
+    bound and kept (never listening) for the rest of the run."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    _HELD.append(sock)
+    return sock.getsockname()[1]
 
 
 class _Answers(BaseHTTPRequestHandler):
