@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import subprocess
 import zipfile
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,16 +36,28 @@ class PackageSize:
         return "\n".join(lines)
 
 
+@contextlib.contextmanager
+def packaging_lock(project: Path) -> Iterator[None]:
+    """One `chalice package` at a time in a project: they share Chalice's dependency cache
+    (`.chalice/deployments`), which a second build could read half-written."""
+    build_dir = project / "build"
+    build_dir.mkdir(exist_ok=True)
+    with (build_dir / ".rehearse.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def build(out_dir: Path, stage: str = "dev") -> Path:
     """Run `chalice package` for `stage` into `out_dir`; the deployment zip's path."""
     env = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}
-    subprocess.run(
-        [chalice_executable(), "package", "--stage", stage, str(out_dir)],
-        cwd=REPO_ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+    with packaging_lock(REPO_ROOT):
+        subprocess.run(
+            [chalice_executable(), "package", "--stage", stage, str(out_dir)],
+            cwd=REPO_ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
     return out_dir / "deployment.zip"
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -11,11 +9,11 @@ import shutil
 import subprocess
 import sys
 import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bull_chalice.package import packaging_lock
 from bull_chalice.paths import project_root
 from bull_chalice.rehearse import gateway
 
@@ -73,7 +71,7 @@ def build_package(
             "USER_POOL_ARN": user_pool_arn,
         }
         chalice = Path(sys.executable).with_name("chalice")
-        with _project_lock(project):  # Chalice's dependency cache is shared
+        with packaging_lock(project):  # Chalice's dependency cache is shared
             done = subprocess.run(
                 [str(chalice), "package", "--stage", stage, str(artifact)],
                 cwd=project,
@@ -94,7 +92,7 @@ def _unzipped(project: Path, archive: Path) -> Path:
     task = project / "build" / "rehearse" / f"task-{sha}"
     if task.is_dir():
         return task
-    with _project_lock(project):
+    with packaging_lock(project):
         if not task.is_dir():
             partial = task.with_name(task.name + ".partial")
             shutil.rmtree(partial, ignore_errors=True)
@@ -102,15 +100,6 @@ def _unzipped(project: Path, archive: Path) -> Path:
                 files.extractall(partial)
             partial.rename(task)
     return task
-
-
-@contextlib.contextmanager
-def _project_lock(project: Path) -> Iterator[None]:
-    build = project / "build"
-    build.mkdir(exist_ok=True)
-    with (build / ".rehearse.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
 
 
 def _inputs_digest(project: Path, user_pool_arn: str, stage: str) -> str:
