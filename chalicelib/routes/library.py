@@ -10,6 +10,7 @@ from chalicelib.payments.checkout import clean_email
 from chalicelib.routes.common import (
     bp,
     browser_route,
+    json_fields,
     page,
     public_base,
 )
@@ -17,10 +18,8 @@ from chalicelib.web.responses import (
     BODY_TYPES,
     NO_STORE,
     client_ip,
-    header,
     html,
     page_base,
-    read_fields,
 )
 
 
@@ -55,7 +54,7 @@ def library_mail() -> Response:
         beside it), Unavailable (503) when the store failed.
     """
     request = bp.current_request
-    fields = read_fields(request.raw_body, header(request, "content-type"))
+    fields = json_fields()
     try:
         email = clean_email(fields.get("email"))
         if email is None:

@@ -14,6 +14,7 @@ from chalicelib.routes.common import (
     api_route,
     bp,
     browser_route,
+    json_fields,
     page,
     public_base,
 )
@@ -26,7 +27,6 @@ from chalicelib.web.responses import (
     is_form,
     json_response,
     page_base,
-    read_fields,
     redirect,
 )
 
@@ -89,7 +89,7 @@ def checkout(product_id: str) -> Response:
         PaymentProviderError (502) when Stripe is unreachable.
     """
     request = bp.current_request
-    fields = read_fields(request.raw_body, header(request, "content-type"))
+    fields = json_fields()
     try:
         email = clean_email(fields.get("email"))
         product = store.current().catalog.get_active(product_id)
