@@ -32,6 +32,7 @@ from chalicelib.sale.fulfilment import Fulfilment
 from chalicelib.sale.library import Library
 from chalicelib.sale.links import LinkPolicy, Links
 from chalicelib.sale.orders import Orders
+from chalicelib.sale.privacy import Privacy
 from chalicelib.sale.purchases import Purchases
 from chalicelib.sale.receipts import Mailer
 from chalicelib.sale.thanks import ThankYou
@@ -116,6 +117,18 @@ class Store:
     @functools.cached_property
     def orders(self) -> Orders:
         return Orders(self.tables.purchases, timezone=self.settings.report_timezone)
+
+    @functools.cached_property
+    def privacy(self) -> Privacy:
+        """A buyer's requests to see or erase what the store holds about them."""
+        t = self.tables
+        return Privacy(
+            purchases=t.purchases,
+            links=t.links,
+            tokens=t.library_tokens,
+            allowances=t.allowances,
+            clock=self.clock,
+        )
 
     @functools.cached_property
     def verifier(self) -> TokenVerifier:

@@ -1,0 +1,252 @@
+"""Privacy requests: everything the store holds about one buyer's address (`export`), and
+erasing the address and the traces of the buyer's devices while keeping the seller's books
+(`erase`).
+
+Matching ignores case and surrounding spaces: the store keeps an address as Stripe sent it, so
+`Buyer@Example.com` and `buyer@example.com` are one buyer. Purchases are found by reading the
+purchases table through (an address may be stored in any case, which the email index cannot
+match); their download links (current and replaced ones) by the purchases' session ids, and the
+library's sign-in tokens by their address, reading the links table through. A privacy request
+is rare and run by the operator, so reading the tables once is its cost.
+
+Erase keeps the amounts, currency, dates, product, status, refunds, disputes and fraud warnings
+of each purchase, the number and times of downloads, and the sales figures (the `sales` table is
+never touched, so reports do not change). It removes the address from purchases, the IP hash
+and user agent from every download logged, the library's sign-in tokens and the address's mail
+allowance. It scrubs the links before the purchases lose their address, so a run that fails
+midway is finished by running it again: what is left is still found by the address.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, PynamoDBException, UpdateError
+
+from chalicelib.errors import Unavailable
+from chalicelib.platform.tables import DownloadLink, LibraryToken, MailAllowance, Purchase
+from chalicelib.platform.transactions import condition_failed
+from chalicelib.sale.library import KEY_PREFIX as LIBRARY_PREFIX
+from chalicelib.sale.links import download_log
+from chalicelib.sale.privacy_view import epoch_iso, purchase_data
+
+ALLOWANCE_KEY = "allowance#address#{digest}"  # as `library.Allowances` keys an address
+SCRUB_ATTEMPTS = 4
+
+
+def normalised(email: str) -> str:
+    """The address as erase and export match it: trimmed, in lower case."""
+    return (email or "").strip().lower()
+
+
+def allowance_key(email: str) -> str:
+    """The links-table key of the address's library mail allowance."""
+    return ALLOWANCE_KEY.format(digest=hashlib.sha256(normalised(email).encode()).hexdigest())
+
+
+@dataclass
+class Erased:
+    """What an erase removed (zero everywhere: nothing was left to remove)."""
+
+    email: str
+    purchases: int = 0  # purchases that no longer carry the address
+    links: int = 0  # download links whose log lost IP hashes and user agents
+    downloads: int = 0  # download log entries scrubbed
+    sign_in_links: int = 0  # library sign-in tokens deleted
+    allowances: int = 0  # the address's mail allowance deleted (0 or 1)
+    kept: list[str] = field(default_factory=list)  # order ids kept for the seller's books
+
+    @property
+    def found(self) -> bool:
+        return bool(self.purchases or self.links or self.sign_in_links or self.allowances)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "email": self.email,
+            "found": self.found,
+            "purchases": self.purchases,
+            "links": self.links,
+            "downloads": self.downloads,
+            "sign_in_links": self.sign_in_links,
+            "allowances": self.allowances,
+            "orders_kept": self.kept,
+        }
+
+
+class Privacy:
+    """Answers a buyer's request to see, or to erase, what the store holds about them."""
+
+    def __init__(
+        self,
+        *,
+        purchases: type[Purchase],
+        links: type[DownloadLink],
+        tokens: type[LibraryToken],
+        allowances: type[MailAllowance],
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._purchases = purchases
+        self._links = links
+        self._tokens = tokens
+        self._allowances = allowances
+        self._clock = clock
+
+    # -- export ---------------------------------------------------------------------------
+
+    def export(self, email: str) -> dict[str, Any]:
+        """Everything the store holds about the address, as JSON-ready data: purchases with
+        their links and download logs, live sign-in links (count and expiry only; only their
+        hashes are stored) and the library mail allowance. `found` is False when the store
+        holds nothing about it.
+
+        Raises:
+            Unavailable: DynamoDB failed.
+        """
+        now = self._clock()
+        purchases = self._find_purchases(email)
+        links = self._find_links({p.session_id for p in purchases})
+        tokens = self._find_tokens(email)
+        live = sorted(int(t.expires_at) for t in tokens if int(t.expires_at) > now.timestamp())
+        allowance = self._allowance(email)
+        uses = [int(u) for u in (allowance.uses or ())] if allowance else []
+        return {
+            "email": normalised(email),
+            "exported_at": now.isoformat(),
+            "found": bool(purchases or tokens or uses),
+            "purchases": [purchase_data(p, links.get(p.session_id, [])) for p in purchases],
+            "library_sign_in_links": {
+                "live": len(live),
+                "expire_at": [epoch_iso(t) for t in live],
+            },
+            "library_mails": {"sent_at": [epoch_iso(u) for u in sorted(uses)]},
+        }
+
+    # -- erase ----------------------------------------------------------------------------
+
+    def erase(self, email: str) -> Erased:
+        """Remove the address and the buyer's device traces, keeping the seller's books.
+        Running it again (after a failure midway, or not) finishes what is left and changes
+        nothing else; `Erased.found` is False when nothing was left.
+
+        Raises:
+            Unavailable: DynamoDB failed (run it again).
+        """
+        done = Erased(email=normalised(email))
+        tokens = self._find_tokens(email)
+        for token in tokens:
+            self._write(token.delete, "delete a sign-in link")
+        done.sign_in_links = len(tokens)
+        allowance = self._allowance(email)
+        if allowance is not None:
+            self._write(allowance.delete, "delete the mail allowance")
+            done.allowances = 1
+        purchases = self._find_purchases(email)
+        links = self._find_links({p.session_id for p in purchases})
+        for link in [link for found in links.values() for link in found]:
+            scrubbed = self._scrub(link)
+            if scrubbed:
+                done.links += 1
+                done.downloads += scrubbed
+        for purchase in purchases:
+            self._write(
+                lambda p=purchase: p.update(
+                    actions=[Purchase.email.remove()], condition=Purchase.session_id.exists()
+                ),
+                "remove the address from a purchase",
+            )
+        done.purchases = len(purchases)
+        done.kept = [p.session_id for p in purchases]
+        return done
+
+    def _scrub(self, link: DownloadLink) -> int:
+        """Blank the IP hash and user agent of every download the link logged; how many
+        entries needed it. Conditional on no download being taken meanwhile (each take logs
+        one), else read again."""
+        for _ in range(SCRUB_ATTEMPTS):
+            entries = download_log(link)
+            marked = [e for e in entries if e.ip_hash or e.user_agent]
+            if not marked:
+                return 0
+            clean = {replace(e, ip_hash="", user_agent="").to_json() for e in entries}
+            try:
+                link.update(
+                    actions=[DownloadLink.log.set(clean)],
+                    condition=DownloadLink.downloads_left == int(link.downloads_left),
+                )
+                return len(marked)
+            except UpdateError as exc:
+                if not condition_failed(exc):
+                    raise Unavailable("The store could not scrub a download link.") from exc
+            except PynamoDBException as exc:
+                raise Unavailable("The store could not scrub a download link.") from exc
+            try:
+                link = self._links.get(link.token_hash, consistent_read=True)
+            except DoesNotExist:
+                return 0
+            except PynamoDBException as exc:
+                raise Unavailable("The store could not read a download link.") from exc
+        raise Unavailable("Downloads kept changing the link; run the erase again.")
+
+    # -- finding what the store holds -------------------------------------------------------
+
+    def _find_purchases(self, email: str) -> list[Purchase]:
+        wanted = normalised(email)
+        if not wanted:
+            return []
+        try:
+            found = [
+                p
+                for p in self._purchases.scan(self._purchases.email.exists())
+                if normalised(p.email) == wanted
+            ]
+        except PynamoDBException as exc:
+            raise Unavailable("The store could not read purchases.") from exc
+        return sorted(found, key=lambda p: p.created_at)
+
+    def _find_links(self, sessions: set[str]) -> dict[str, list[DownloadLink]]:
+        """The links of the sessions (current and replaced), oldest first, by session id."""
+        if not sessions:
+            return {}
+        found: dict[str, list[DownloadLink]] = {}
+        try:
+            for link in self._links.scan(self._links.session_id.exists()):
+                # Only download links: other items of the table have prefixed keys.
+                if link.session_id in sessions and "#" not in link.token_hash:
+                    found.setdefault(link.session_id, []).append(link)
+        except PynamoDBException as exc:
+            raise Unavailable("The store could not read download links.") from exc
+        for links in found.values():
+            links.sort(key=lambda link: link.created_at)
+        return found
+
+    def _find_tokens(self, email: str) -> list[LibraryToken]:
+        wanted = normalised(email)
+        if not wanted:
+            return []
+        model = self._tokens
+        try:
+            scan = model.scan(model.token_hash.startswith(LIBRARY_PREFIX) & model.email.exists())
+            return [t for t in scan if normalised(t.email) == wanted]
+        except PynamoDBException as exc:
+            raise Unavailable("The store could not read sign-in links.") from exc
+
+    def _allowance(self, email: str) -> MailAllowance | None:
+        if not normalised(email):
+            return None
+        try:
+            return self._allowances.get(allowance_key(email), consistent_read=True)
+        except DoesNotExist:
+            return None
+        except PynamoDBException as exc:
+            raise Unavailable("The store could not read the mail allowance.") from exc
+
+    @staticmethod
+    def _write(call: Callable[[], Any], what: str) -> None:
+        try:
+            call()
+        except PynamoDBException as exc:
+            raise Unavailable(f"The store could not {what}; run the erase again.") from exc
