@@ -16,6 +16,16 @@ from bull_chalice.paths import REPO_ROOT, chalice_executable
 
 ZIP_LIMIT = 50 * 1024 * 1024  # Lambda: direct upload of a zipped package
 UNZIPPED_LIMIT = 250 * 1024 * 1024  # Lambda: function and layers, unzipped
+# Merged into the SAM template: the headers API Gateway puts on its own 4xx/5xx answers
+# (no such route, unauthorized, throttled, a function error), which never reach the app.
+GATEWAY_RESPONSES = Path("infra") / "gateway-responses.json"
+
+
+def package_command(chalice: str, project: Path, stage: str, out_dir: Path) -> list[str]:
+    """The `chalice package` command line for `stage` into `out_dir`, with the gateway
+    responses merged into the template."""
+    merge = ["--merge-template", str(project / GATEWAY_RESPONSES)]
+    return [chalice, "package", "--stage", stage, *merge, str(out_dir)]
 
 
 @dataclass(frozen=True)
@@ -52,7 +62,7 @@ def build(out_dir: Path, stage: str = "dev") -> Path:
     env = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}
     with packaging_lock(REPO_ROOT):
         subprocess.run(
-            [chalice_executable(), "package", "--stage", stage, str(out_dir)],
+            package_command(chalice_executable(), REPO_ROOT, stage, out_dir),
             cwd=REPO_ROOT,
             env=env,
             check=True,

@@ -13,13 +13,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bull_chalice.package import packaging_lock
+from bull_chalice.package import GATEWAY_RESPONSES, package_command, packaging_lock
 from bull_chalice.paths import project_root
 from bull_chalice.rehearse import gateway
 
 PACKAGE_STAGE = "dev"
 # What `chalice package` reads: a change to any of these makes a new artifact.
-PACKAGE_INPUTS = ("app.py", "requirements.txt", ".chalice/config.json", "chalicelib")
+PACKAGE_INPUTS = (
+    "app.py",
+    "requirements.txt",
+    ".chalice/config.json",
+    "chalicelib",
+    str(GATEWAY_RESPONSES),
+)
 
 
 class RehearsalError(RuntimeError):
@@ -73,7 +79,7 @@ def build_package(
         chalice = Path(sys.executable).with_name("chalice")
         with packaging_lock(project):  # Chalice's dependency cache is shared
             done = subprocess.run(
-                [str(chalice), "package", "--stage", stage, str(artifact)],
+                package_command(str(chalice), project, stage, artifact),
                 cwd=project,
                 env=env,
                 capture_output=True,

@@ -143,6 +143,7 @@ def _front_handler(
                 answer = self._answer(verb, self.rfile.read(length) if length else b"")
             else:
                 self.close_connection = True
+            answer = api.with_gateway_headers(answer)
             self.send_response(answer.status)
             for name, value in answer.headers:
                 if name.lower() not in ("content-length", "connection", "transfer-encoding"):

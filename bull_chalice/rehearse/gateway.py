@@ -13,7 +13,7 @@ import base64
 import json
 import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from fnmatch import fnmatch
 from typing import Any
@@ -31,12 +31,14 @@ class Answer:
     status: int
     headers: list[tuple[str, str]]
     body: bytes
+    from_gateway: bool = False  # API Gateway's own answer: its gateway responses apply
 
 
 def gateway_answer(status: int, message: str, **extra: str) -> Answer:
     """API Gateway's own JSON answers, e.g. 403 `{"message": "Missing Authentication Token"}`."""
     headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", extra.get("kind", ""))]
-    return Answer(status, [h for h in headers if h[1]], json.dumps({"message": message}).encode())
+    body = json.dumps({"message": message}).encode()
+    return Answer(status, [h for h in headers if h[1]], body, from_gateway=True)
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,8 @@ class RestApi:
 
     resources: dict[str, dict[str, Method]]
     binary_types: list[str] = field(default_factory=list)
+    # `DEFAULT_4XX` / `DEFAULT_5XX` -> the static headers of that gateway response
+    gateway_headers: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
     @classmethod
     def from_sam(cls, sam: dict[str, Any]) -> RestApi:
@@ -70,7 +74,16 @@ class RestApi:
                 resources.setdefault(path, {})[verb.upper()] = Method(
                     path, verb.upper(), authorizer
                 )
-        return cls(resources, list(swagger.get("x-amazon-apigateway-binary-media-types") or []))
+        binary = list(swagger.get("x-amazon-apigateway-binary-media-types") or [])
+        return cls(resources, binary, _gateway_headers(swagger))
+
+    def with_gateway_headers(self, answer: Answer) -> Answer:
+        """API Gateway's own answer with the headers its gateway response (`DEFAULT_4XX` or
+        `DEFAULT_5XX`) sets; the function's answers pass unchanged."""
+        extra = self.gateway_headers.get(f"DEFAULT_{answer.status // 100}XX", [])
+        names = {name.lower() for name, _ in extra}
+        kept = [h for h in answer.headers if h[0].lower() not in names]
+        return replace(answer, headers=kept + extra) if answer.from_gateway else answer
 
     def match(self, path: str, verb: str) -> tuple[Method, dict[str, str]] | None:
         """The method a request path (below the base path) reaches, and its path parameters."""
@@ -86,6 +99,16 @@ class RestApi:
     def is_binary(self, content_type: str) -> bool:
         kind = content_type.split(";")[0].strip().lower()
         return any(fnmatch(kind, pattern) for pattern in self.binary_types)
+
+
+def _gateway_headers(swagger: dict[str, Any]) -> dict[str, list[tuple[str, str]]]:
+    """The static headers (`'value'` in single quotes) of each gateway response type."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    for kind, spec in (swagger.get("x-amazon-apigateway-gateway-responses") or {}).items():
+        for name, value in (spec.get("responseParameters") or {}).items():
+            if name.startswith("gatewayresponse.header.") and value[:1] == value[-1:] == "'":
+                found.setdefault(kind, []).append((name.split(".", 2)[2], value[1:-1]))
+    return found
 
 
 def _variables(resource: str) -> tuple[bool, ...]:

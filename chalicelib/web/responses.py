@@ -36,13 +36,14 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 def html(body: str, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """An HTML page with the store's security headers (a page may bring its own policy)."""
-    policy = {"Content-Security-Policy": page_policy(_settings_or_none())}
+    policy = {"Content-Security-Policy": page_policy(settings_or_none())}
     return Response(
         body=body, status_code=status, headers={**HTML_HEADERS, **policy, **(headers or {})}
     )
 
 
-def _settings_or_none() -> Any:
+def settings_or_none() -> Any:
+    """The store's settings, or None when they do not load."""
     from chalicelib.platform.config import ConfigError, get_settings
 
     try:

@@ -9,6 +9,7 @@ Checkout or to a presigned download from the bucket. The dashboard runs one scri
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -65,3 +66,39 @@ def dashboard_headers(settings: Any, nonce: str) -> dict[str, str]:
         "Cache-Control": "no-store",
         "Content-Security-Policy": dashboard_policy(settings, nonce),
     }
+
+
+# What any answer that is not a page may do once a browser has it: nothing (no script, no
+# framing). JSON, CSV, redirects and Chalice's own errors get it.
+NOT_A_PAGE_POLICY = "default-src 'none'; frame-ancestors 'none'"
+EVERY_ANSWER = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+
+
+def with_security_headers(response: Any, settings: Callable[[], Any]) -> Any:
+    """`response` with the contract's headers added where the route set none: nosniff and no
+    referrer on every answer; a CSP (a buyer page's for HTML, `NOT_A_PAGE_POLICY` otherwise);
+    and `Cache-Control: no-store` on everything but a successful HTML page, since JSON, CSV,
+    redirects and errors may carry a token or a buyer's data. A route's own headers win (the
+    dashboard's nonce policy, static files' year-long cache). Returns the same response."""
+    headers = response.headers = dict(response.headers or {})
+    present = {name.lower() for name in headers}
+    kind = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+    is_page = kind.startswith("text/html")
+    extra = dict(EVERY_ANSWER)
+    if "content-security-policy" not in present:
+        extra["Content-Security-Policy"] = page_policy(settings()) if is_page else NOT_A_PAGE_POLICY
+    if not (is_page and response.status_code < 300):
+        extra["Cache-Control"] = "no-store"
+    headers.update({k: v for k, v in extra.items() if k.lower() not in present})
+    return response
+
+
+def security_headers(settings: Callable[[], Any]) -> Callable[..., Any]:
+    """Chalice `http` middleware applying `with_security_headers` to every answer, the routes'
+    and Chalice's own (405, 415, an unhandled error); `settings()` gives the store's settings
+    or None when they do not load."""
+
+    def middleware(request: Any, get_response: Callable[[Any], Any]) -> Any:
+        return with_security_headers(get_response(request), settings)
+
+    return middleware

@@ -97,6 +97,7 @@ def test_admin_routes_are_refused_by_the_authorizer_before_the_function(local_st
         answer = requests.get(url, headers=headers, timeout=30)
         assert answer.status_code == 401, case
         assert answer.json() == {"message": "Unauthorized"}, case  # API Gateway's, not the app's
+        _assert_gateway_headers(answer)
     for header in (tokens["IdToken"], f"Bearer {tokens['IdToken']}"):
         assert requests.get(url, headers={"Authorization": header}, timeout=30).status_code == 200
 
@@ -121,6 +122,16 @@ def test_paths_outside_the_stage_or_the_routes_get_api_gateways_answers(local_st
     assert unknown.status_code == 403 and unknown.json() == GATEWAY_403
     wrong_method = requests.delete(f"{stack.api_url}/products", timeout=30)
     assert wrong_method.status_code == 403 and wrong_method.json() == GATEWAY_403
+    for answer in (outside, unknown, wrong_method):
+        _assert_gateway_headers(answer)
+
+
+def _assert_gateway_headers(answer: requests.Response) -> None:
+    """API Gateway's own answers carry the headers its gateway responses set in the template."""
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    assert answer.headers["Referrer-Policy"] == "no-referrer"
+    assert answer.headers["Cache-Control"] == "no-store"
+    assert answer.headers["Content-Security-Policy"] == "sandbox"
 
 
 CLEAN_RUN = """
