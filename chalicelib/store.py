@@ -27,6 +27,7 @@ from chalicelib.platform.secrets import Secrets
 from chalicelib.platform.tables import Tables, bind_tables
 from chalicelib.platform.transactions import Transactions
 from chalicelib.sale.after_sale import AfterSale
+from chalicelib.sale.download_ip import IpMarker
 from chalicelib.sale.figures import Reports
 from chalicelib.sale.fulfilment import Fulfilment
 from chalicelib.sale.library import Library
@@ -105,6 +106,7 @@ class Store:
             presign_seconds=s.presign_seconds,
             model=self.tables.links,
             clock=self.clock,
+            mark_ip=IpMarker(lambda: self.secret("LINK_SIGNING_KEY")),
         )
 
     @functools.cached_property

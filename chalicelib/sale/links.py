@@ -1,5 +1,4 @@
-"""A purchase's private download link: how links are made, their landing page, and taking one
-download.
+"""A purchase's private download link: how links are made, its landing page, taking a download.
 
 A token is HMAC-SHA256(link key, "session_id:version"), base64url: 256 bits the buyer holds and
 we can recompute (so `/thanks` shows the same link as the email). Only its SHA-256 is stored.
@@ -119,10 +118,11 @@ class DownloadEntry:
     id: str = ""
 
     @classmethod
-    def taken(cls, now: float, ip: str, user_agent: str) -> DownloadEntry:
+    def taken(cls, now: float, ip_mark: str, user_agent: str) -> DownloadEntry:
+        """A download taken at `now`; `ip_mark` is the keyed IP (`download_ip`), "" if none."""
         return cls(
             at=datetime.fromtimestamp(now, UTC),
-            ip_hash=hashlib.sha256(ip.encode()).hexdigest()[:16] if ip else "",
+            ip_hash=ip_mark,
             user_agent=(user_agent or "")[:MAX_USER_AGENT],
             id=secrets.token_hex(4),
         )
@@ -206,7 +206,10 @@ class Links:
         presign_seconds: int,
         model: type[DownloadLink] = DownloadLink,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        *,
+        mark_ip: Callable[[str], str],
     ) -> None:
+        self._mark_ip = mark_ip  # the IP as the download log keeps it (`download_ip`)
         self._s3 = s3
         self._bucket = bucket
         self._presign_seconds = presign_seconds
@@ -248,7 +251,7 @@ class Links:
             raise NotFound("No such download link.")
         now = self._clock().timestamp()
         model = self._model
-        entry = DownloadEntry.taken(now, ip, user_agent)
+        entry = DownloadEntry.taken(now, self._mark_ip(ip), user_agent)
         link = model(hash_token(token))
         try:
             link.update(
