@@ -7,6 +7,7 @@ import click
 
 from bull_chalice.commands import (
     admin,
+    buyer,
     local,
     orders,
     product,
@@ -34,6 +35,7 @@ for command in (
     stripe.stripe,
     report.report,
     orders.orders,
+    buyer.buyer,
     teardown.teardown,
 ):
     main.add_command(command)

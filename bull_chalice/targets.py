@@ -137,6 +137,33 @@ class Target:
             env["AWS_ENDPOINT_URL"] = self.endpoint
         return env
 
+    def bind_tables(self) -> Any:
+        """The app's settings for this stage, with every table model bound to the stage's
+        tables through one connection made with this target's credentials (PynamoDB reads
+        credentials from the environment: they are handed over there). Returns
+        `(settings, tables)`.
+
+        Raises:
+            click.ClickException: no credentials, or the stage is not set up.
+        """
+        from pynamodb.connection import Connection
+
+        from chalicelib.platform import config
+        from chalicelib.platform.tables import bind_tables
+
+        settings = config.load(self.environment())
+        creds = self.session.get_credentials()
+        if creds is None:
+            raise click.ClickException("no AWS credentials found")
+        frozen = creds.get_frozen_credentials()
+        os.environ["AWS_ACCESS_KEY_ID"] = frozen.access_key
+        os.environ["AWS_SECRET_ACCESS_KEY"] = frozen.secret_key
+        if frozen.token:
+            os.environ["AWS_SESSION_TOKEN"] = frozen.token
+        connection = Connection(region=settings.region, host=settings.aws_endpoint_url)
+        connection.session.register("after-call", reject_junk)
+        return settings, bind_tables(settings, connection)
+
     def user_pool(self, setting: str) -> str:
         """The stage's `USER_POOL_ID` or `USER_POOL_CLIENT_ID`.
 

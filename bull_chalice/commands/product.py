@@ -4,7 +4,6 @@ same catalog code the app runs (PynamoDB models bound to the stage's tables)."""
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,7 @@ import click
 from botocore.exceptions import ClientError
 
 from bull_chalice.errors import cli_errors, error_code, failure_message
-from bull_chalice.targets import Target, reject_junk, stage_option, target_for
+from bull_chalice.targets import stage_option, target_for
 
 
 @click.group()
@@ -57,14 +56,11 @@ def product_add(
     instead of adding a second one. It never puts back on sale a product taken off sale, nor
     replaces the file of one that has been on sale.
     """
-    from pynamodb.connection import Connection
-
     from chalicelib.catalog.files import object_exists
     from chalicelib.catalog.products import Catalog
     from chalicelib.errors import StoreError
     from chalicelib.money import parse_amount
     from chalicelib.platform import config
-    from chalicelib.platform.tables import bind_models
 
     target = target_for(stage)
     settings = config.load(target.environment())
@@ -78,10 +74,7 @@ def product_add(
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--min-price") from None
     pricing = {"min_price_cents": min_cents, "tax_code": tax_code}
-    _pynamodb_credentials(target)
-    connection = Connection(region=settings.region, host=settings.aws_endpoint_url)
-    connection.session.register("after-call", reject_junk)
-    bind_models(settings, connection)
+    target.bind_tables()
     s3 = target.client("s3")
     catalog = Catalog(
         currency=settings.currency,
@@ -236,15 +229,3 @@ def _create_product(
         except Exception:  # noqa: S110 - the original failure is what the seller needs to see
             pass
         raise
-
-
-def _pynamodb_credentials(target: Target) -> None:
-    """PynamoDB reads credentials from the environment; hand it the session's."""
-    creds = target.session.get_credentials()
-    if creds is None:
-        raise click.ClickException("no AWS credentials found")
-    frozen = creds.get_frozen_credentials()
-    os.environ["AWS_ACCESS_KEY_ID"] = frozen.access_key
-    os.environ["AWS_SECRET_ACCESS_KEY"] = frozen.secret_key
-    if frozen.token:
-        os.environ["AWS_SESSION_TOKEN"] = frozen.token

@@ -43,6 +43,8 @@ COMMANDS = {
     "report": ["report", "--email", "boss@example.test", *PASSWORD, "--url", API],
     "orders": ["orders", "--email", "boss@example.test", *PASSWORD, "--url", API],
     "teardown": ["teardown", "--region", "us-east-1", "--yes"],
+    "buyer export": ["buyer", "export", "buyer@example.test"],
+    "buyer erase": ["buyer", "erase", "buyer@example.test", "--yes"],
     "mail": ["mail"],
     "refund": ["refund", "cs_test_1"],
 }
