@@ -32,6 +32,7 @@ from chalicelib.sale.figures import Reports
 from chalicelib.sale.fulfilment import Fulfilment
 from chalicelib.sale.library import Library
 from chalicelib.sale.links import LinkPolicy, Links
+from chalicelib.sale.notices import SellerNotices
 from chalicelib.sale.orders import Orders
 from chalicelib.sale.privacy import Privacy
 from chalicelib.sale.purchases import Purchases
@@ -96,6 +97,11 @@ class Store:
     def mailer(self) -> Mailer:
         s = self.settings
         return Mailer(self.clients.ses(), sender=s.sender_email, site_name=s.site_name)
+
+    @functools.cached_property
+    def notices(self) -> SellerNotices:
+        """The seller's notices to `NOTIFY_EMAIL` (sending nothing when it is unset)."""
+        return SellerNotices(mailer=self.mailer, to=self.settings.notify_email, clock=self.clock)
 
     @functools.cached_property
     def links(self) -> Links:
@@ -203,6 +209,7 @@ class Store:
                 timezone=self.settings.report_timezone,
                 clock=self.clock,
                 currency=self.settings.currency,
+                notices=self.notices,
             ),
         )
 
@@ -221,6 +228,7 @@ class Store:
                 store_id=self.settings.store_id,
                 refund=lambda intent, key: self.checkout(url).refund(intent, idempotency_key=key),
                 refund_on_fraud_warning=self.settings.refund_on_fraud_warning,
+                notices=self.notices,
             ),
         )
 

@@ -55,7 +55,7 @@ TEST_ENV = {
     "DOWNLOAD_LIMIT": "5",
     "DOWNLOAD_TTL_DAYS": "30",
 }
-CLEARED_ENV = ("AWS_ENDPOINT_URL", "STRIPE_API_BASE", "AWS_PROFILE")
+CLEARED_ENV = ("AWS_ENDPOINT_URL", "STRIPE_API_BASE", "AWS_PROFILE", "NOTIFY_EMAIL")
 
 
 # -- the store ---------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -54,6 +55,9 @@ class Settings:
     stripe_tax: bool = False
     tax_behavior: str = "exclusive"
     managed_payments: bool = False
+    # The seller's address for a mail per sale, refund, dispute and fraud warning and a daily
+    # summary; empty: no notifications.
+    notify_email: str = ""
 
     @property
     def cognito_issuer(self) -> str:
@@ -127,12 +131,29 @@ def load(environ: Mapping[str, str]) -> Settings:
         stripe_tax=_bool(environ, "STRIPE_TAX"),
         tax_behavior=_choice(environ, "TAX_BEHAVIOR", ("exclusive", "inclusive")),
         managed_payments=_bool(environ, "MANAGED_PAYMENTS"),
+        notify_email=email_address("NOTIFY_EMAIL", _env("NOTIFY_EMAIL")),
     )
 
 
 # The seller's Checkout choices (issue 13): kept by `bull setup` across runs and passed on by
 # the local stack from its own environment.
 SELLING_SETTINGS = ("ALLOW_PROMOTION_CODES", "STRIPE_TAX", "TAX_BEHAVIOR", "MANAGED_PAYMENTS")
+
+
+# One plain address: a name, an @ and a dotted domain; no spaces, no list, no display name.
+ADDRESS = re.compile(r"[^@\s,;<>\"]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
+
+
+def email_address(name: str, raw: str) -> str:
+    """`raw` as an address setting: "" when empty (off).
+
+    Raises:
+        ConfigError: it is not one plain address like seller@example.com.
+    """
+    value = raw.strip()
+    if value and (len(value) > 254 or not ADDRESS.fullmatch(value)):
+        raise ConfigError(f"{name} must be one address like seller@example.com, got {value!r}")
+    return value
 
 
 def _choice(environ: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:

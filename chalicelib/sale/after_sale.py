@@ -22,6 +22,7 @@ from chalicelib.platform.tables import FraudWarning, Purchase
 from chalicelib.platform.transactions import Transactions
 from chalicelib.sale.changes import Change, PurchaseChanges, restated
 from chalicelib.sale.links import LinkPolicy
+from chalicelib.sale.notices import SellerNotices
 from chalicelib.sale.outcome import Outcome
 from chalicelib.sale.purchases import Purchases
 from chalicelib.sale.receipts import Mailer
@@ -57,6 +58,7 @@ class AfterSale(SellerActions):
         store_id: str | None = None,
         refund: Callable[[str, str], str] | None = None,
         refund_on_fraud_warning: bool = False,
+        notices: SellerNotices | None = None,
     ) -> None:
         changes = PurchaseChanges(
             purchases=purchases,
@@ -64,6 +66,7 @@ class AfterSale(SellerActions):
             transactions=transactions,
             timezone=timezone,
             clock=clock,
+            applied=notices.changed if notices is not None else None,
         )
         super().__init__(
             purchases=purchases, links=links, mailer=mailer, changes=changes, clock=clock

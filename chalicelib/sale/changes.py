@@ -42,7 +42,11 @@ class PurchaseChanges:
         transactions: Transactions,
         timezone: str,
         clock: Callable[[], datetime],
+        applied: Callable[[str, Purchase, Change, datetime], None] | None = None,
     ) -> None:
+        # Told of each change newly written (result, purchase as read, change, time): the
+        # seller's notices. Never of a duplicate; it must not raise.
+        self._applied = applied
         self._purchases = purchases
         self._links = links
         self._transactions = transactions
@@ -63,16 +67,24 @@ class PurchaseChanges:
             Unavailable: DynamoDB failed, or the purchase kept changing.
         """
 
+        written: list[tuple[Purchase, Change]] = []
+
         def attempt() -> Outcome:
             purchase = self._purchases.get(session_id)
             change = decide(purchase)
             if change is None:
                 return Outcome("duplicate", session_id)
             self._write(purchase, change, at)
+            written.append((purchase, change))
             return Outcome(result, session_id)
 
         failure = "The store could not record the change."
-        return self._transactions.attempt(attempt, retry_on=(CONDITION, CONFLICT), failure=failure)
+        outcome = self._transactions.attempt(
+            attempt, retry_on=(CONDITION, CONFLICT), failure=failure
+        )
+        if written and self._applied is not None:
+            self._applied(result, *written[-1], at)
+        return outcome
 
     def _write(self, purchase: Purchase, change: Change, at: datetime) -> None:
         now = self._clock()

@@ -43,6 +43,7 @@ from chalicelib.platform.transactions import (
 )
 from chalicelib.sale.figures import figures_item, sale_day
 from chalicelib.sale.links import LinkPolicy
+from chalicelib.sale.notices import SellerNotices
 from chalicelib.sale.outcome import Outcome
 from chalicelib.sale.purchase_record import new_purchase
 from chalicelib.sale.purchases import PAID_STATUSES, Purchases
@@ -68,8 +69,10 @@ class Fulfilment:
         timezone: str,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         currency: str = "usd",
+        notices: SellerNotices | None = None,
     ) -> None:
         self._currency = currency
+        self._notices = notices
         self._catalog = catalog
         self._purchases = purchases
         self._mailer = mailer
@@ -133,7 +136,7 @@ class Fulfilment:
             if exc.first != CONDITION:
                 raise Unavailable("The store could not record the purchase.") from exc
             return self.ensure_receipt(facts.session_id, our_claim=claimed[-1])
-        return Outcome("fulfilled", facts.session_id, self._send_claimed(purchase))
+        return self._receipt_then_notice(purchase)
 
     def ensure_receipt(self, session_id: str, our_claim: datetime | None = None) -> Outcome:
         """For a purchase already recorded: send its receipt unless sent or being sent.
@@ -151,7 +154,7 @@ class Fulfilment:
         if purchase.receipt_error:
             return Outcome("duplicate", session_id, "receipt refused by SES")
         if our_claim is not None and purchase.receipt_claimed_at == our_claim:
-            return Outcome("fulfilled", session_id, self._send_claimed(purchase))
+            return self._receipt_then_notice(purchase)
         now = self._clock()
         try:
             purchase.update(
@@ -168,7 +171,7 @@ class Fulfilment:
             if condition_failed(exc):
                 return self._await_receipt(session_id)
             raise Unavailable("The store could not record the receipt.") from exc
-        return Outcome("fulfilled", session_id, self._send_claimed(purchase) or "sent on retry")
+        return self._receipt_then_notice(purchase, "sent on retry")
 
     def _await_receipt(self, session_id: str) -> Outcome:
         """Another delivery holds the claim: wait a moment for it to record the receipt.
@@ -226,6 +229,14 @@ class Fulfilment:
                 ],
             )
         return purchase
+
+    def _receipt_then_notice(self, purchase: Purchase, sent: str = "") -> Outcome:
+        """Send the receipt whose claim we hold, then the seller's sale notice (at most once per
+        purchase; its failure is logged, never raised: the buyer's part is done)."""
+        note = self._send_claimed(purchase)
+        if self._notices is not None:
+            self._notices.sale(purchase)
+        return Outcome("fulfilled", purchase.session_id, note or sent)
 
     def _send_claimed(self, purchase: Purchase) -> str:
         """Send the receipt for a purchase whose claim we hold; release it if SES fails.

@@ -112,6 +112,14 @@ class Mailer:
         context = {"m": mail, "site_name": self._site_name}
         return self._send(mail.to, subject, "library_mail", context)
 
+    def send_notice(self, to: str, subject: str, template: str, context: dict[str, Any]) -> str:
+        """Send the seller a notice (`templates/<template>.txt` and `.html`); SES's message id.
+
+        Raises:
+            ReceiptRejected, ReceiptNotSent: as for a receipt (the notifier logs and moves on).
+        """
+        return self._send(to, f"[{self._site_name}] {subject}", template, context)
+
     def _send(self, to: str, subject: str, template: str, context: dict[str, Any]) -> str:
         """Send `templates/<template>.txt` and `.html` to `to`; SES's message id."""
         try:

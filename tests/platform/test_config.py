@@ -32,3 +32,16 @@ def test_a_mistyped_time_zone_is_named_in_the_error(name):
 def test_numbers_out_of_range_are_refused(name, value):
     with pytest.raises(ConfigError, match=name):
         load({name: value})
+
+
+def test_notifications_are_off_without_notify_email_and_on_with_an_address():
+    assert load({}).notify_email == ""
+    assert load({"NOTIFY_EMAIL": " seller@example.com "}).notify_email == "seller@example.com"
+
+
+@pytest.mark.parametrize(
+    "value", ["seller", "seller@", "a@b", "a b@example.com", "a@example.com,b@example.com"]
+)
+def test_a_notify_email_that_is_not_one_address_is_refused(value):
+    with pytest.raises(ConfigError, match="NOTIFY_EMAIL"):
+        load({"NOTIFY_EMAIL": value})

@@ -142,6 +142,7 @@ class Purchase(Model):
     receipt_claimed_at = UTCDateTimeAttribute(null=True)
     receipt_sent_at = UTCDateTimeAttribute(null=True)
     receipt_error = UnicodeAttribute(null=True)  # SES refused the address for good
+    seller_notified_at = UTCDateTimeAttribute(null=True)  # the sale notice's claim (at most once)
     updated_at = UTCDateTimeAttribute(null=True)
 
     payment_intent_index = PaymentIntentIndex()
