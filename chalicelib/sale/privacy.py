@@ -145,22 +145,31 @@ class Privacy:
             self._write(allowance.delete, "delete the mail allowance")
             done.allowances = 1
         purchases = self._find_purchases(email)
-        links = self._find_links({p.session_id for p in purchases})
-        for link in [link for found in links.values() for link in found]:
-            scrubbed = self._scrub(link)
-            if scrubbed:
-                done.links += 1
-                done.downloads += scrubbed
+        sessions = {p.session_id for p in purchases}
+        self._scrub_links(sessions, done)
         for purchase in purchases:
+            # `updated_at` changes too: a resend that read the purchase before is refused on
+            # its retry (no address), so no new link copies a log this run has not scrubbed...
             self._write(
                 lambda p=purchase: p.update(
-                    actions=[Purchase.email.remove()], condition=Purchase.session_id.exists()
+                    actions=[Purchase.email.remove(), Purchase.updated_at.set(self._clock())],
+                    condition=Purchase.session_id.exists(),
                 ),
                 "remove the address from a purchase",
             )
+        # ...and one that committed since the links were read is scrubbed now.
+        self._scrub_links(sessions, done)
         done.purchases = len(purchases)
-        done.kept = [p.session_id for p in purchases]
+        done.kept = sorted(sessions)
         return done
+
+    def _scrub_links(self, sessions: set[str], done: Erased) -> None:
+        for links in self._find_links(sessions).values():
+            for link in links:
+                scrubbed = self._scrub(link)
+                if scrubbed:
+                    done.links += 1
+                    done.downloads += scrubbed
 
     def _scrub(self, link: DownloadLink) -> int:
         """Blank the IP hash and user agent of every download the link logged; how many

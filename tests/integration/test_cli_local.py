@@ -3,6 +3,7 @@ products added through the same code path as production, and receipts from `bull
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -73,3 +74,18 @@ def test_bull_mail_prints_the_latest_receipt(local_state, buyer):
     buyer.receipt_for(email)
     result = CliRunner().invoke(main, ["mail", "--limit", "50"])
     assert result.exit_code == 0 and email in result.output and "/download/" in result.output
+
+
+def test_bull_buyer_exports_and_erases_a_buyer_of_the_local_store(local_state, buyer):
+    email = f"Privacy-{uuid.uuid4().hex[:6]}@Example.com"
+    session_id = buyer.buy(email)
+    buyer.receipt_for(email)
+    exported = CliRunner().invoke(main, ["buyer", "export", email.lower(), "--stage", "local"])
+    assert exported.exit_code == 0, exported.output
+    [purchase] = json.loads(exported.stdout)["purchases"]
+    assert purchase["order_id"] == session_id and purchase["email"] == email
+    erased = CliRunner().invoke(main, ["buyer", "erase", email, "--stage", "local", "--yes"])
+    assert erased.exit_code == 0, erased.output
+    assert f"address removed from 1 order(s): {session_id}" in erased.output
+    after = CliRunner().invoke(main, ["buyer", "export", email, "--stage", "local"])
+    assert json.loads(after.stdout)["found"] is False

@@ -12,10 +12,11 @@ import boto3
 import pytest
 
 from chalicelib import store
-from chalicelib.errors import Unavailable
+from chalicelib.errors import Conflict, Unavailable
 from chalicelib.platform.tables import DownloadLink, Purchase
 from chalicelib.sale.download_ip import ip_key, ip_mark
 from chalicelib.sale.links import download_log
+from chalicelib.sale.privacy import Privacy
 from tests.helpers import (
     REGION,
     TEST_ENV,
@@ -225,3 +226,26 @@ def test_live_sign_in_links_count_only_until_they_expire(history, clock):
     assert privacy().export(BUYER)["library_sign_in_links"]["live"] == 0
     privacy().erase(BUYER)
     assert_no_trace(BUYER)  # an expired one still held the address: erased too
+
+
+def test_a_resend_racing_the_erase_leaves_no_unscrubbed_log(client, product, monkeypatch):
+    """A resend copies the old link's log into the new link: one that commits while erase
+    runs is scrubbed by its last pass, and one that starts later finds no address to mail."""
+    sell(client, product.id, session_id="cs_r1", payment_intent="pi_r1", email=BUYER)
+    store.current().links.take(mailed_token(0), ip=IP, user_agent=AGENT)
+    real, raced = Privacy._find_links, []
+
+    def racing(self, sessions):
+        found = real(self, sessions)
+        if not raced:  # the resend commits just after erase read the links
+            raced.append(store.current().after_sale().resend("cs_r1"))
+        return found
+
+    monkeypatch.setattr(Privacy, "_find_links", racing)
+    privacy().erase(BUYER)
+    assert raced
+    links = [link for link in DownloadLink.scan() if link.session_id == "cs_r1"]
+    assert len(links) == 2 and all(len(download_log(link)) == 1 for link in links)
+    assert_no_trace(BUYER)
+    with pytest.raises(Conflict):
+        store.current().after_sale().resend("cs_r1")
