@@ -29,7 +29,7 @@ def create_tables(settings: Settings, connection: Any = None) -> list[str]:
             model.create_table(wait=True, billing_mode="PAY_PER_REQUEST")
             created.append(model.Meta.table_name)
     for model in SHARED_MODELS:  # item types in another model's table: that table's TTL
-        if not _ttl_enabled(model):
+        if model._ttl_attribute() is not None and not _ttl_enabled(model):
             model.update_ttl(ignore_update_ttl_errors=False)
     return created
 

@@ -54,6 +54,17 @@ class LinkGone(StoreError):
         self.reason = reason
 
 
+class TooManyRequests(StoreError):
+    """A client asked too often; `retry_after` is how many seconds until it may again."""
+
+    status = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: int, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
+
+
 class Unavailable(StoreError):
     """The store itself failed (DynamoDB, S3, SES or Stripe): the caller may retry."""
 

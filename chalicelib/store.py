@@ -31,6 +31,7 @@ from chalicelib.sale.download_ip import IpMarker
 from chalicelib.sale.figures import Reports
 from chalicelib.sale.fulfilment import Fulfilment
 from chalicelib.sale.library import Library
+from chalicelib.sale.licenses import Licenses
 from chalicelib.sale.links import LinkPolicy, Links
 from chalicelib.sale.notices import SellerNotices
 from chalicelib.sale.orders import Orders
@@ -153,6 +154,16 @@ class Store:
             links=self.tables.links,
             s3=self.clients.s3(),
             bucket=self.settings.bucket,
+            clock=self.clock,
+        )
+
+    @functools.cached_property
+    def licenses(self) -> Licenses:
+        return Licenses(
+            secret=self.secret("LINK_SIGNING_KEY"),
+            model=self.tables.licenses,
+            purchases=self.purchases,
+            allowances=self.tables.allowances,
             clock=self.clock,
         )
 

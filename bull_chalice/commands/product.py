@@ -37,6 +37,17 @@ def product() -> None:
     default=None,
     help="Stripe Tax product tax code (default txcd_10000000, electronically supplied services).",
 )
+@click.option(
+    "--license-keys",
+    is_flag=True,
+    help="Each purchase gets a license key (POST /licenses/activate and validate).",
+)
+@click.option(
+    "--activation-limit",
+    type=click.IntRange(1, 1000),
+    default=None,
+    help="Instances one license key may be active on at once (default 3).",
+)
 @stage_option
 @cli_errors
 def product_add(
@@ -47,6 +58,8 @@ def product_add(
     currency: str | None,
     min_price: str | None,
     tax_code: str | None,
+    license_keys: bool,
+    activation_limit: int | None,
     stage: str,
 ) -> None:
     """Create a product, upload its file and put it on sale.
@@ -73,7 +86,12 @@ def product_add(
         min_cents = None if min_price is None else parse_amount(min_price, currency, plain=True)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--min-price") from None
-    pricing = {"min_price_cents": min_cents, "tax_code": tax_code}
+    pricing = {
+        "min_price_cents": min_cents,
+        "tax_code": tax_code,
+        "license_keys": license_keys,
+        "activation_limit": activation_limit,
+    }
     target.bind_tables()
     s3 = target.client("s3")
     catalog = Catalog(

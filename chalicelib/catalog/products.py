@@ -25,6 +25,16 @@ from chalicelib.platform.transactions import condition_failed
 
 PRODUCT_ID = re.compile(r"^prod_[A-Za-z0-9]{6,40}$")
 CACHE_SECONDS = 30.0
+# The fields an update sets as given (None removes them).
+SET_AS_GIVEN = (
+    "price_cents",
+    "name",
+    "description",
+    "min_price_cents",
+    "tax_code",
+    "license_keys",
+    "activation_limit",
+)
 
 
 class Catalog:
@@ -102,6 +112,8 @@ class Catalog:
         unfinished: str | None = None,
         min_price_cents: int | None = None,
         tax_code: str | None = None,
+        license_keys: bool = False,
+        activation_limit: int | None = None,
     ) -> ProductView:
         """Create a product, off sale until its file is uploaded to `file_key` and it is
         put on sale with `update(id, {"active": True})`. `unfinished` marks it as its
@@ -117,6 +129,8 @@ class Catalog:
         min_price_cents = rules.min_price_cents(min_price_cents)
         rules.suggested_at_least_minimum(price_cents, min_price_cents)
         tax_code = rules.tax_code(tax_code)
+        license_keys = rules.flag("license_keys")(license_keys)
+        activation_limit = rules.activation_limit(activation_limit)
         if not re.fullmatch(r"[a-z]{3}", (currency or "").lower()):
             raise BadRequest("currency must be a three-letter ISO code such as 'usd'")
         if self._currency and currency.lower() != self._currency:
@@ -132,6 +146,8 @@ class Catalog:
             price_cents=price_cents,
             min_price_cents=min_price_cents,
             tax_code=tax_code,
+            license_keys=license_keys or None,
+            activation_limit=activation_limit,
             currency=currency.lower(),
             filename=filename,
             file_key=file_key_for(product_id, 1, filename),
@@ -151,7 +167,8 @@ class Catalog:
 
     def update(self, product_id: str, changes: Mapping[str, Any]) -> ProductView:
         """Apply the seller's `changes` (any of `rules.EDITABLE`): price, pay-what-you-want minimum
-        (null: a fixed price again), tax code, name, description, being
+        (null: a fixed price again), tax code, license keys and their activation limit (for
+        purchases made after the change), name, description, being
         on sale (`active`), a new file version (`filename`, which waits as pending) or
         publishing the pending one once it is uploaded (`publish_file`).
 
@@ -177,7 +194,7 @@ class Catalog:
         actions = [model.updated_at.set(datetime.now(UTC))]
         # Whatever was checked (a file's presence) must still hold when the write lands.
         condition = model.product_id.exists() & (model.file_key == current.file_key)
-        for field in ("price_cents", "name", "description", "min_price_cents", "tax_code"):
+        for field in SET_AS_GIVEN:
             if field in wanted:
                 attribute = getattr(model, field)
                 none = wanted[field] is None

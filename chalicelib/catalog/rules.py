@@ -71,6 +71,22 @@ def suggested_at_least_minimum(price: int, minimum: int | None) -> None:
         )
 
 
+DEFAULT_ACTIVATION_LIMIT = 3
+MAX_ACTIVATION_LIMIT = 1000
+
+
+def activation_limit(value: Any) -> int:
+    """How many instances one license key may be active on at once: 1 to 1000."""
+    if value is None:
+        return DEFAULT_ACTIVATION_LIMIT
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadRequest("activation_limit must be a whole number", code="bad_activation_limit")
+    if not 1 <= value <= MAX_ACTIVATION_LIMIT:
+        message = f"activation_limit must be between 1 and {MAX_ACTIVATION_LIMIT}"
+        raise BadRequest(message, code="bad_activation_limit")
+    return value
+
+
 def flag(label: str) -> Callable[[Any], bool]:
     def check(value: Any) -> bool:
         if not isinstance(value, bool):
@@ -90,4 +106,6 @@ EDITABLE: dict[str, Callable[[Any], Any]] = {
     "active": flag("active"),
     "filename": lambda value: validate_filename(text("filename", value)),
     "publish_file": flag("publish_file"),
+    "license_keys": flag("license_keys"),
+    "activation_limit": activation_limit,
 }

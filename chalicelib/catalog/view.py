@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.catalog.files import file_key_for
+from chalicelib.catalog.rules import DEFAULT_ACTIVATION_LIMIT
 from chalicelib.platform.tables import Product
 
 
@@ -30,6 +31,9 @@ class ProductView:
     # Pay what you want: the least a buyer may pay (`price_cents` is then the suggestion).
     min_price_cents: int | None = None
     tax_code: str | None = None
+    # Software: each paid purchase gets a license key for at most `activation_limit` instances.
+    license_keys: bool = False
+    activation_limit: int = DEFAULT_ACTIVATION_LIMIT
 
     @property
     def pending_file_key(self) -> str | None:
@@ -56,6 +60,8 @@ class ProductView:
                 int(item.min_price_cents) if item.min_price_cents is not None else None
             ),
             tax_code=item.tax_code,
+            license_keys=bool(item.license_keys),
+            activation_limit=int(item.activation_limit or DEFAULT_ACTIVATION_LIMIT),
         )
 
     def public(self) -> dict[str, Any]:
@@ -79,4 +85,6 @@ class ProductView:
             "file_version": self.file_version,
             "active": self.active,
             "pending_filename": self.pending_filename,
+            "license_keys": self.license_keys,
+            "activation_limit": self.activation_limit,
         }

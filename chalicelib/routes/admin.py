@@ -54,6 +54,8 @@ def admin_create_product() -> Response:
             supplied services), used when the store collects tax.
         currency: the store's currency, e.g. `usd` (the default).
         filename (required): a plain file name such as `guide.pdf`.
+        license_keys (boolean): each paid purchase gets a license key (default false).
+        activation_limit (integer): instances one key may be active on, 1 to 1000 (default 3).
 
     Returns:
         201 ProductCreated: the new product and a presigned `upload` URL (PUT) for its file.
@@ -72,6 +74,8 @@ def admin_create_product() -> Response:
         filename=str(fields.get("filename") or ""),
         min_price_cents=typed_price(fields, currency, "min_price"),
         tax_code=fields.get("tax_code"),
+        license_keys=fields.get("license_keys", False),
+        activation_limit=fields.get("activation_limit"),
     )
     upload = shop.desk.upload_url(product)
     return json_response({"product": product_view(product), "upload": upload}, 201)
@@ -98,6 +102,8 @@ def admin_update_product(product_id: str) -> Response:
         active (boolean): put on sale (its file must be uploaded) or take off sale.
         filename: start a new file version under this name.
         publish_file (boolean): publish the uploaded new version to buyers.
+        license_keys (boolean): purchases from now on get a license key.
+        activation_limit (integer): instances a new purchase's key may be active on, 1 to 1000.
         name: 1 to 200 characters.
         description: at most 2000 characters.
 

@@ -139,7 +139,12 @@ def thanks() -> Response:
     session_id = (request.query_params or {}).get("session_id", "")
     shown = store.current().thank_you(public_base(), page_base(request)).page(session_id)
     body = page(
-        "thanks.html", paid=shown.paid, purchase=shown.purchase, link=shown.link, email=shown.email
+        "thanks.html",
+        paid=shown.paid,
+        purchase=shown.purchase,
+        link=shown.link,
+        email=shown.email,
+        license_key=shown.license_key,
     )
     return html(body, headers=NO_STORE)
 
@@ -159,7 +164,8 @@ def unknownpage(page: str) -> Response:
 @bp.route("/download/{token}", methods=["GET", "HEAD"])
 @browser_route
 def download_landing(token: str) -> Response:
-    """The link's landing page: product, downloads left, expiry. Consumes nothing.
+    """The link's landing page: product, downloads left, expiry, the license key where the
+    product has them. Consumes nothing.
 
     Returns:
         200: the landing page (HTML) with a form that POSTs to the same link.
@@ -167,8 +173,10 @@ def download_landing(token: str) -> Response:
     Raises:
         NotFound (404) for an unknown token, LinkGone (410) for a link that gives no more.
     """
-    link = store.current().links.landing(token)
-    return html(page("landing.html", link=link, token=token), headers={"Cache-Control": "no-store"})
+    shop = store.current()
+    link = shop.links.landing(token)
+    key = shop.licenses.key_for(link.licensed_session)
+    return html(page("landing.html", link=link, token=token, license_key=key), headers=NO_STORE)
 
 
 @bp.route("/download/{token}", methods=["POST"], content_types=BODY_TYPES)

@@ -2,7 +2,8 @@
 
 The mechanism, in two steps:
 
-1. One DynamoDB transaction writes the purchase, its download link and the day's sales rollup.
+1. One DynamoDB transaction writes the purchase, its download link (and license key, for a
+   product that hands them out) and the day's sales rollup.
    The purchase is written on condition that it does not exist yet (or is still `pending`), so
    among any number of duplicate or concurrent deliveries exactly one transaction commits.
    The winner's purchase is written already holding the *receipt claim*.
@@ -33,7 +34,7 @@ from chalicelib.catalog.products import Catalog
 from chalicelib.catalog.view import ProductView
 from chalicelib.errors import NotFound, ReceiptPending, ReceiptRejected, Unavailable
 from chalicelib.payments.events import CheckoutFacts
-from chalicelib.platform.tables import DailySales, DownloadLink, Purchase
+from chalicelib.platform.tables import DailySales, DownloadLink, License, Purchase
 from chalicelib.platform.transactions import (
     CONDITION,
     CONFLICT,
@@ -42,6 +43,7 @@ from chalicelib.platform.transactions import (
     condition_failed,
 )
 from chalicelib.sale.figures import figures_item, sale_day
+from chalicelib.sale.license_keys import derive_key, key_hash, new_license, shown_key
 from chalicelib.sale.links import LinkPolicy
 from chalicelib.sale.notices import SellerNotices
 from chalicelib.sale.outcome import Outcome
@@ -214,10 +216,16 @@ class Fulfilment:
         purchase.token_hash = link.token_hash
         purchase.link_state = "active"
         purchase.receipt_claimed_at = now
+        key = derive_key(self._links.key, facts.session_id) if product.license_keys else None
+        purchase.license_hash = key_hash(key) if key else None
+        link.licensed = True if key else None
         still_unpaid = Purchase.session_id.does_not_exist() | (Purchase.status == "pending")
         with self._transactions.write(idempotent=True) as tx:
             tx.save(purchase, condition=still_unpaid)
             tx.save(link, condition=DownloadLink.token_hash.does_not_exist())
+            if key:
+                licensed = new_license(key, facts.session_id, product, now)
+                tx.save(licensed, condition=License.token_hash.does_not_exist())
             tx.update(
                 figures_item(facts.sold_at, self._timezone, purchase.figures_key),
                 actions=[
@@ -251,6 +259,7 @@ class Fulfilment:
             self._links.url(purchase.session_id, int(purchase.link_version)),
             downloads=self._links.download_limit,
             expires_at=self._links.expiry(purchase.paid_at or self._clock()),
+            license_key=shown_key(self._links.key, purchase),
         )
         try:
             self._mailer.send_receipt(receipt)

@@ -20,11 +20,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from pynamodb.exceptions import DoesNotExist, PutError, PynamoDBException
+from pynamodb.exceptions import DoesNotExist, PynamoDBException
 
 from chalicelib.errors import LinkGone, NotFound, StoreError, Unavailable
 from chalicelib.platform.tables import LibraryToken, MailAllowance, Purchase
-from chalicelib.platform.transactions import condition_failed
+from chalicelib.sale.allowances import Allowances
+from chalicelib.sale.license_keys import shown_key
 from chalicelib.sale.links import LinkPolicy
 from chalicelib.sale.purchases import PAID_STATUSES, Purchases
 from chalicelib.sale.receipts import LibraryMail, Mailer
@@ -40,7 +41,6 @@ TOKEN_KEPT = timedelta(days=7)
 WINDOW = timedelta(hours=1)
 MAILS_PER_ADDRESS = 3
 ASKS_PER_CLIENT = 10
-ALLOWANCE_ATTEMPTS = 4
 STATE_LABELS = {
     "active": "Ready to download",
     "used_up": "All downloads used",
@@ -80,49 +80,6 @@ class Shelf:
     expires_at: datetime
 
 
-class Allowances:
-    """Sliding one-hour windows of uses per key, one conditional write per use."""
-
-    def __init__(
-        self, model: type[MailAllowance], clock: Callable[[], datetime], window: timedelta = WINDOW
-    ) -> None:
-        self._model = model
-        self._clock = clock
-        self._window = window
-
-    def take(self, kind: str, subject: str, limit: int) -> bool:
-        """Use one of `limit` uses of the last hour for `subject` (an address or an IP);
-        False (and nothing used) when none is left.
-
-        Raises:
-            Unavailable: DynamoDB failed.
-        """
-        key = f"allowance#{kind}#{_digest(subject)}"
-        for _ in range(ALLOWANCE_ATTEMPTS):
-            now = int(self._clock().timestamp())
-            try:
-                item = self._model.get(key, consistent_read=True)
-            except DoesNotExist:
-                item = self._model(key)
-            except PynamoDBException as exc:
-                raise Unavailable("The store could not check how often it mailed.") from exc
-            since = now - int(self._window.total_seconds())
-            recent = [int(t) for t in item.uses or () if int(t) > since]
-            if len(recent) >= limit:
-                return False
-            item.uses = [*recent, now]
-            item.purge_at = datetime.fromtimestamp(now, UTC) + self._window
-            try:
-                item.save()  # conditional on `version`: another container's use wins first
-                return True
-            except PutError as exc:
-                if not condition_failed(exc):
-                    raise Unavailable("The store could not record the mail.") from exc
-            except PynamoDBException as exc:
-                raise Unavailable("The store could not record the mail.") from exc
-        return False  # contended this hard: send nothing rather than exceed the limit
-
-
 class Library:
     """Asks for a sign-in link, and opens the library with one."""
 
@@ -144,7 +101,7 @@ class Library:
         self._page_links = page_links
         self._mailer = mailer
         self._tokens = tokens
-        self._allowances = Allowances(allowances, clock)
+        self._allowances = Allowances(allowances, clock, WINDOW)
         self._clock = clock
         self._mails_per_address = mails_per_address
         self._asks_per_client = asks_per_client
@@ -231,5 +188,5 @@ class Library:
             state=state,
             state_label=STATE_LABELS.get(state, state.replace("_", " ")),
             link=self._page_links.url(purchase.session_id, int(purchase.link_version)),
-            license_key=None,
+            license_key=shown_key(self._page_links.key, purchase),
         )

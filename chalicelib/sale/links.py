@@ -99,6 +99,7 @@ class LinkPolicy:
             downloads_left=int(old.downloads_left),
             expires_at=int(old.expires_at),
             state=old.state,
+            licensed=old.licensed,
             log=set(old.log or ()) or None,
             created_at=now,
         )
@@ -163,6 +164,7 @@ class LinkView:
     expires_at: datetime
     state: str
     filename: str
+    licensed_session: str | None = None  # a purchase with a license key: its session id
 
     def gone_reason(self, now: float) -> str | None:
         if self.state != "active":
@@ -189,6 +191,7 @@ def _view(link: DownloadLink) -> LinkView:
         expires_at=datetime.fromtimestamp(int(link.expires_at), UTC),
         state=link.state,
         filename=link.filename,
+        licensed_session=link.session_id if link.licensed else None,
     )
 
 

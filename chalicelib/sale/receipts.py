@@ -1,4 +1,5 @@
-"""Receipts by SES: a text and an HTML part, the download link and the amount paid."""
+"""Receipts by SES: a text and an HTML part, the download link, the amount paid and the license
+key where the product has them."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ class Receipt:
     subtotal_cents: int | None = None
     discount_cents: int = 0
     tax_cents: int = 0
+    license_key: str | None = None  # for a product that hands out keys
 
     def lines(self) -> list[tuple[str, str]]:
         """Subtotal, discount, tax and total as (label, amount) when a discount or tax applies;
@@ -58,8 +60,14 @@ def library_url(link: str) -> str:
     return link.rsplit("/download/", 1)[0] + "/library"
 
 
-def receipt_for(purchase: Any, url: str, downloads: int, expires_at: datetime) -> Receipt:
-    """The receipt of a paid purchase whose current link is `url`."""
+def receipt_for(
+    purchase: Any,
+    url: str,
+    downloads: int,
+    expires_at: datetime,
+    license_key: str | None = None,
+) -> Receipt:
+    """The receipt of a paid purchase whose current link is `url` (and license key, if any)."""
     subtotal = getattr(purchase, "subtotal_cents", None)
     return Receipt(
         to=purchase.email,
@@ -73,6 +81,7 @@ def receipt_for(purchase: Any, url: str, downloads: int, expires_at: datetime) -
         subtotal_cents=int(subtotal) if subtotal is not None else None,
         discount_cents=int(getattr(purchase, "discount_cents", 0) or 0),
         tax_cents=int(getattr(purchase, "tax_cents", 0) or 0),
+        license_key=license_key,
     )
 
 

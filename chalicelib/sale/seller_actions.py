@@ -17,6 +17,7 @@ from pynamodb.exceptions import PynamoDBException
 from chalicelib.errors import Conflict, NotFound, ReceiptNotSent, Unavailable
 from chalicelib.platform.tables import DownloadLink, Purchase
 from chalicelib.sale.changes import Change, PurchaseChanges, restated
+from chalicelib.sale.license_keys import shown_key
 from chalicelib.sale.links import LinkPolicy
 from chalicelib.sale.purchases import Purchases
 from chalicelib.sale.receipts import Mailer, receipt_for
@@ -91,6 +92,7 @@ class SellerActions:
             self._links.url(purchase.session_id, int(purchase.link_version)),
             downloads=int(link.downloads_left),
             expires_at=datetime.fromtimestamp(int(link.expires_at), UTC),
+            license_key=shown_key(self._links.key, purchase),
         )
         try:
             self._mailer.send_receipt(receipt)

@@ -13,6 +13,7 @@ from chalicelib.payments.checkout import Checkout
 from chalicelib.payments.events import CheckoutFacts
 from chalicelib.platform.tables import Purchase
 from chalicelib.sale.fulfilment import Fulfilment
+from chalicelib.sale.license_keys import shown_key
 from chalicelib.sale.links import LinkPolicy
 from chalicelib.sale.purchases import PAID_STATUSES
 
@@ -28,6 +29,7 @@ class ThanksPage:
     email: str | None
     purchase: Purchase | None = None
     link: str | None = None
+    license_key: str | None = None  # shown with the link, for a product with license keys
 
 
 class ThankYou:
@@ -69,8 +71,10 @@ class ThankYou:
         with contextlib.suppress(ReceiptNotSent, ReceiptPending):
             self._fulfilment.fulfil(facts)
         purchase = self._fulfilment.purchase(session_id)
+        link = self._link(purchase)
+        key = shown_key(self._page_links.key, purchase) if link else None
         return ThanksPage(
-            paid=True, email=purchase.email, purchase=purchase, link=self._link(purchase)
+            paid=True, email=purchase.email, purchase=purchase, link=link, license_key=key
         )
 
     def _link(self, purchase: Purchase) -> str | None:

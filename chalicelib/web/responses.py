@@ -128,6 +128,13 @@ def _error_boundary(
     return decorator
 
 
+def _json_answer(exc: StoreError) -> Response:
+    answer = json_error(exc.status, exc.code, exc.message)
+    if getattr(exc, "retry_after", None):
+        answer.headers["Retry-After"] = str(exc.retry_after)
+    return answer
+
+
 def _html_answer(exc: StoreError, request: Any) -> Response:
     title = TITLES.get(exc.status, TITLES[500])
     return html_error(exc.status, title, exc.message, base=_safe_base(request))
@@ -154,7 +161,7 @@ def error_boundaries(
         current_request=current_request,
     )
     api_route = _error_boundary(
-        lambda exc, _request: json_error(exc.status, exc.code, exc.message),
+        lambda exc, _request: _json_answer(exc),
         lambda _request: json_error(
             500, "internal_error", "Something went wrong. Please try again."
         ),

@@ -280,6 +280,26 @@ def test_product_add_with_a_minimum_sells_pay_what_you_want(workspace, monkeypat
     assert (item.price_cents, item.min_price_cents, item.tax_code) == (1500, 500, "txcd_10202000")
 
 
+def test_product_add_with_license_keys_records_the_activation_limit(
+    workspace, monkeypatch, tmp_path
+):
+    _, outputs, _, _ = workspace
+    _configured(monkeypatch, outputs)
+    app = tmp_path / "app.zip"
+    app.write_bytes(b"PK app")
+    args = ["product", "add", "--name", "App", "--price", "29", "--file", str(app)]
+    refused = CliRunner().invoke(main, [*args, "--license-keys", "--activation-limit", "0"])
+    assert refused.exit_code == 2 and "--activation-limit" in refused.output
+    result = CliRunner().invoke(
+        main, [*args, "--license-keys", "--activation-limit", "5"], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    from chalicelib.platform.tables import Product
+
+    [item] = list(Product.scan())
+    assert (item.license_keys, item.activation_limit) == (True, 5)
+
+
 def test_stripe_webhook_registers_once_and_stores_the_secret(workspace, monkeypatch, stripe_api):
     tmp, outputs, _, _ = workspace
     _configured(monkeypatch, outputs)

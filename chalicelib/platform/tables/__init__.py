@@ -23,7 +23,7 @@ from chalicelib.platform.tables.binding import (
     bind_models,
     bind_tables,
 )
-from chalicelib.platform.tables.links import DownloadLink, LibraryToken, MailAllowance
+from chalicelib.platform.tables.links import DownloadLink, LibraryToken, License, MailAllowance
 from chalicelib.platform.tables.products import ListedProductsIndex, Product
 from chalicelib.platform.tables.purchases import (
     DisputeRecord,
@@ -46,6 +46,7 @@ __all__ = [
     "EmailIndex",
     "FraudWarning",
     "LibraryToken",
+    "License",
     "ListedProductsIndex",
     "MailAllowance",
     "PaymentIntentIndex",

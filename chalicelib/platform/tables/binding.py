@@ -9,7 +9,7 @@ from pynamodb.connection import Connection
 from pynamodb.models import Model
 
 from chalicelib.platform.config import Settings
-from chalicelib.platform.tables.links import DownloadLink, LibraryToken, MailAllowance
+from chalicelib.platform.tables.links import DownloadLink, LibraryToken, License, MailAllowance
 from chalicelib.platform.tables.products import Product
 from chalicelib.platform.tables.purchases import Purchase
 from chalicelib.platform.tables.sales import DailySales
@@ -20,6 +20,7 @@ ALL_MODELS: tuple[type[Model], ...] = (Product, Purchase, DownloadLink, DailySal
 SHARED_MODELS: dict[type[Model], type[Model]] = {
     LibraryToken: DownloadLink,
     MailAllowance: DownloadLink,
+    License: DownloadLink,
 }
 
 
@@ -33,6 +34,7 @@ class Tables:
     sales: type[DailySales]
     library_tokens: type[LibraryToken]
     allowances: type[MailAllowance]
+    licenses: type[License]
 
 
 def bind_tables(settings: Settings, connection: Connection | None = None) -> Tables:
@@ -45,6 +47,7 @@ def bind_tables(settings: Settings, connection: Connection | None = None) -> Tab
         sales=DailySales,
         library_tokens=LibraryToken,
         allowances=MailAllowance,
+        licenses=License,
     )
 
 
@@ -61,6 +64,7 @@ def bind_models(settings: Settings, connection: Connection | None = None) -> Non
         DailySales: settings.sales_table,
         LibraryToken: settings.links_table,
         MailAllowance: settings.links_table,
+        License: settings.links_table,
     }
     for model, table_name in names.items():
         model.Meta.table_name = table_name

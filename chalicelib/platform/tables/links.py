@@ -1,10 +1,13 @@
 """The links table: buyers' download links, and the library's sign-in tokens and mail
-allowances, which share the table (and its key schema) under prefixed keys."""
+allowances and the purchases' license keys, which share the table (and its key schema) under
+prefixed keys."""
 
 from __future__ import annotations
 
 from pynamodb.attributes import (
+    BooleanAttribute,
     ListAttribute,
+    MapAttribute,
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
@@ -37,6 +40,7 @@ class DownloadLink(Model):
     downloads_left = NumberAttribute()
     expires_at = NumberAttribute()  # epoch seconds, UTC
     state = UnicodeAttribute(default="active")
+    licensed = BooleanAttribute(null=True)  # the purchase has a license key to show
     # The download log, one JSON string per download (see `delivery.DownloadEntry`). A string
     # set grows with one `ADD` inside the take's conditional update and keeps the item small,
     # which every download's write is billed by and returns.
@@ -75,3 +79,23 @@ class MailAllowance(Model):
     uses = ListAttribute(of=NumberAttribute, default=list)
     version = VersionAttribute()
     purge_at = TTLAttribute()
+
+
+class License(Model):
+    """A purchase's license key, an item of the links table keyed `license#<SHA-256 of the
+    canonical key>` (never the key itself, which is derived from the session id). It carries
+    what validation and activation need, so an activation is one conditional update:
+    `activations` maps each instance id to its name and time (epoch seconds), and
+    `activation_count` never passes `activation_limit`."""
+
+    class Meta:
+        table_name = "links"
+        billing_mode = ON_DEMAND
+
+    token_hash = UnicodeAttribute(hash_key=True)
+    session_id = UnicodeAttribute()
+    product_id = UnicodeAttribute()
+    activation_limit = NumberAttribute()
+    activation_count = NumberAttribute(default=0)
+    activations = MapAttribute(default=dict)
+    created_at = UTCDateTimeAttribute()

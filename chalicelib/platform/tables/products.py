@@ -42,6 +42,9 @@ class Product(Model):
     # Stripe Tax's product tax code; None means the store's default (DEFAULT_TAX_CODE).
     tax_code = UnicodeAttribute(null=True)
     currency = UnicodeAttribute(default="usd")
+    # Software: each paid purchase gets a license key, activated on at most this many instances.
+    license_keys = BooleanAttribute(null=True)
+    activation_limit = NumberAttribute(null=True)
     filename = UnicodeAttribute()
     file_key = UnicodeAttribute()
     file_version = NumberAttribute(default=1)

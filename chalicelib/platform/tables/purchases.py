@@ -128,6 +128,7 @@ class Purchase(Model):
     sale_day = UnicodeAttribute(null=True)
     link_version = NumberAttribute(default=0)
     token_hash = UnicodeAttribute(null=True)
+    license_hash = UnicodeAttribute(null=True)  # SHA-256 of its license key, if it has one
     link_state = UnicodeAttribute(null=True)
     refunded_cents = NumberAttribute(default=0)
     disputed_cents = NumberAttribute(default=0)

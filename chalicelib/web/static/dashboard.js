@@ -433,6 +433,9 @@
     if (!p.active) name.append(" ", el("span", "pill replaced", "off sale"));
     const waiting = p.pending_filename ? ` (new file ${p.pending_filename} not uploaded yet)` : "";
     name.appendChild(el("div", "muted-small file-version", `v${p.file_version} \u00b7 ${p.filename}${waiting}`));
+    if (p.license_keys) {
+      name.appendChild(el("div", "muted-small license-keys", `License keys \u00b7 ${p.activation_limit} activations each`));
+    }
 
     const toggle = button(p.active ? "Unlist" : "List", "secondary small", () => {
       clearMessages("products-error", "products-note");
