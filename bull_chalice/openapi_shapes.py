@@ -34,6 +34,16 @@ NULLABLE_PURCHASE_FIELDS = (
 )
 DAY_FIELDS = "orders gross_cents refunded_cents net_cents disputed_cents tax_cents discount_cents"
 OTHER_CURRENCY_FIELDS = "currency orders gross_cents refunded_cents disputed_cents net_cents"
+LICENSE_FIELDS = {
+    "valid": BOOL,
+    "instance_active": BOOL,
+    "status": {
+        "enum": ["active", "refunded", "revoked", "disputed", "failed", "pending", "unknown"]
+    },
+    "product_id": TEXT_OR_NULL,
+    "activations": INT,
+    "activation_limit": INT,
+}
 SHAPES: dict[str, dict[str, Any]] = {
     "Error": _obj(
         "error",
@@ -50,8 +60,10 @@ SHAPES: dict[str, dict[str, Any]] = {
     ),
     "AdminProduct": _obj(
         "id name description price_cents currency filename file_version active pending_filename",
-        "min_price_cents tax_code",
+        "min_price_cents tax_code license_keys activation_limit",
         file_version=INT,
+        license_keys={**BOOL, "description": "each paid purchase gets a license key"},
+        activation_limit={**INT, "description": "instances one key may be active on"},
         active=BOOL,
         pending_filename={**TEXT_OR_NULL, "description": "a new file version not yet published"},
         min_price_cents={"type": ["integer", "null"], "description": "pay what you want minimum"},
@@ -128,6 +140,21 @@ SHAPES: dict[str, dict[str, Any]] = {
         status={"enum": ["pending", "paid", "failed"]},
     ),
     "OrderList": _obj("orders", orders={"type": "array", "items": ref("Order")}),
+    "LicenseState": _obj(
+        "valid status product_id activations activation_limit",
+        "instance_active",
+        **LICENSE_FIELDS,
+    ),
+    "LicenseActivated": _obj(
+        "valid status product_id activations activation_limit instance_id instance_name",
+        **LICENSE_FIELDS,
+    ),
+    "LicenseDeactivated": _obj(
+        "deactivated instance_id product_id activations activation_limit",
+        deactivated={"const": True},
+        activations=INT,
+        activation_limit=INT,
+    ),
     "WebhookReceipt": _obj(
         "received result",
         received={"const": True},

@@ -2,7 +2,14 @@
 route is a few lines: it reads the request, calls one service from `chalicelib.store`, answers.
 """
 
-from chalicelib.routes import admin, dashboard, library, shop, webhooks  # noqa: F401 - register
+from chalicelib.routes import (  # noqa: F401 - register
+    admin,
+    dashboard,
+    library,
+    licenses,
+    shop,
+    webhooks,
+)
 from chalicelib.routes.common import bp as blueprint
 
 __all__ = ["blueprint"]
