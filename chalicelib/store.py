@@ -101,8 +101,8 @@ class Store:
 
     @functools.cached_property
     def notices(self) -> SellerNotices:
-        """The seller's notices to `NOTIFY_EMAIL` (sending nothing when it is unset)."""
-        return SellerNotices(mailer=self.mailer, to=self.settings.notify_email, clock=self.clock)
+        """The seller's notices and daily summary to `NOTIFY_EMAIL` (nothing when unset)."""
+        return SellerNotices(self.mailer, self.settings.notify_email, self.clock, self.reports)
 
     @functools.cached_property
     def links(self) -> Links:

@@ -39,9 +39,10 @@ class Package:
     task: Path
     sam: Path
 
-    def function(self) -> dict[str, Any]:
-        resources = json.loads(self.sam.read_text())["Resources"].values()
-        return next(r["Properties"] for r in resources if r["Type"] == "AWS::Serverless::Function")
+    def function(self, name: str = "APIHandler") -> dict[str, Any]:
+        """A function's properties: the API's (Chalice's `APIHandler`) unless named; the
+        template also holds one per scheduled handler (`DailySummary`)."""
+        return json.loads(self.sam.read_text())["Resources"][name]["Properties"]
 
     def api(self) -> gateway.RestApi:
         return gateway.RestApi.from_sam(json.loads(self.sam.read_text()))

@@ -1,5 +1,6 @@
-"""The store's routes, by who calls them, all on one blueprint that `app.py` registers. Each
-route is a few lines: it reads the request, calls one service from `chalicelib.store`, answers.
+"""The store's routes, by who calls them, all on one blueprint that `app.py` registers (the
+scheduled handlers on another, `scheduled`: see `schedules`). Each route is a few lines: it
+reads the request, calls one service from `chalicelib.store`, answers.
 """
 
 from chalicelib.routes import (  # noqa: F401 - register
@@ -7,9 +8,11 @@ from chalicelib.routes import (  # noqa: F401 - register
     dashboard,
     library,
     licenses,
+    schedules,
     shop,
     webhooks,
 )
 from chalicelib.routes.common import bp as blueprint
+from chalicelib.routes.schedules import bp as scheduled
 
-__all__ = ["blueprint"]
+__all__ = ["blueprint", "scheduled"]

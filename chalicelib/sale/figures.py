@@ -126,6 +126,11 @@ class Reports:
         self._currency = currency
         self._model = model
 
+    @property
+    def timezone(self) -> str:
+        """The store's timezone, in which the reports' days are."""
+        return self._timezone
+
     def sales(self, days: DateRange) -> dict[str, Any]:
         """The report as the contract's JSON shape: days and totals in the store's currency,
         sales in any other currency apart in `other_currencies` (never added to the days).

@@ -1,5 +1,5 @@
 """Notices to the seller at `NOTIFY_EMAIL`: a short mail per sale, refund, dispute (opened, and
-closed with its outcome) and early fraud warning. (The daily summary is `sale.summary`'s.)
+closed with its outcome) and early fraud warning. (The daily summary is built by `sale.summary`.)
 
 A notice is a courtesy and never stands in the buyer's way: it goes out after the buyer's part
 is done, and any failure (DynamoDB, SES down, the address refused) is logged and swallowed, so
@@ -16,12 +16,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from chalicelib.money import format_amount
 from chalicelib.platform.tables import Purchase
 from chalicelib.platform.transactions import condition_failed
+from chalicelib.sale.figures import DateRange, Reports
 from chalicelib.sale.receipts import Mailer
 from chalicelib.sale.standing import CLOSED_RANK, recorded
 
@@ -59,10 +60,17 @@ class Notice:
 class SellerNotices:
     """Mails the seller's notices to `to` (nothing at all when `to` is empty)."""
 
-    def __init__(self, *, mailer: Mailer, to: str, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        mailer: Mailer,
+        to: str,
+        clock: Callable[[], datetime],
+        reports: Reports | None = None,
+    ) -> None:
         self._mailer = mailer
         self._to = to
         self._clock = clock
+        self._reports = reports
 
     @property
     def enabled(self) -> bool:
@@ -97,6 +105,20 @@ class SellerNotices:
             return
         if notice is not None:
             self.send(notice)
+
+    def daily_summary(self, day: date | None = None) -> bool:
+        """Mail the summary of `day` (default: yesterday in the store's timezone); whether SES
+        took it. Nothing without `NOTIFY_EMAIL`.
+
+        Raises:
+            Unavailable: the sales could not be read (nothing was sent; a retry may).
+        """
+        from chalicelib.sale.summary import last_full_day, summary_notice
+
+        if not self._to or self._reports is None:
+            return False
+        day = day or last_full_day(self._clock(), self._reports.timezone)
+        return self.send(summary_notice(self._reports.sales(DateRange(day, day))))
 
     def send(self, notice: Notice) -> bool:
         """Mail `notice` to the seller; whether SES took it (failures are logged, not raised)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import zipfile
@@ -38,3 +39,67 @@ def test_packaged_template_is_cfn_lint_clean_and_uses_the_hand_written_policy(pa
     cfn_lint = Path(sys.executable).with_name("cfn-lint")
     result = subprocess.run([str(cfn_lint), str(sam)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
+
+
+def test_packaged_daily_summary_runs_on_its_schedule_with_the_stages_policy(package):
+    resources = json.loads((package.parent / "sam.json").read_text())["Resources"]
+    summary, api = resources["DailySummary"]["Properties"], resources["APIHandler"]["Properties"]
+    # A blueprint's handler is deployed as `<its module>.<function>`: it must import from there.
+    assert summary["Handler"] == "chalicelib.routes.schedules.daily_summary"
+    [event] = summary["Events"].values()
+    assert event == {"Type": "Schedule", "Properties": {"Schedule": "cron(0 7 * * ? *)"}}
+    assert summary["Environment"] == api["Environment"]
+
+    def policy(function: dict) -> dict:
+        role = resources[function["Role"]["Fn::GetAtt"][0]]
+        return [p["PolicyDocument"] for p in role["Properties"]["Policies"]]
+
+    # Its own role, with the same hand-written policy as the API (ses:SendEmail from the
+    # sender, the sales and products tables, its log group under /aws/lambda/bull-dev*).
+    assert policy(summary) == policy(api)
+    with zipfile.ZipFile(package) as code:
+        assert "chalicelib/routes/schedules.py" in code.namelist()
+
+
+def test_packaged_daily_summary_handler_runs_in_a_clean_interpreter(package, tmp_path):
+    """Lambda imports the handler string from the unzipped package alone (no app.py import
+    first); without NOTIFY_EMAIL it answers that it sent nothing, touching no AWS service."""
+    with zipfile.ZipFile(package) as code:
+        code.extractall(tmp_path)
+    event = {
+        "version": "0",
+        "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": "2026-11-21T07:00:00Z",
+        "region": "us-east-1",
+        "resources": ["arn:aws:events:us-east-1:123456789012:rule/bull-dev-daily_summary"],
+        "detail": {},
+    }
+    script = (
+        "import importlib, json, sys\n"
+        "sys.path.insert(0, '.')  # Lambda's task root\n"
+        "module, _, name = sys.argv[1].rpartition('.')\n"
+        "handler = getattr(importlib.import_module(module), name)\n"
+        "print(json.dumps(handler(json.loads(sys.argv[2]), None)))\n"
+    )
+    env = {"AWS_DEFAULT_REGION": "us-east-1", "BULL_STAGE": "dev", "PATH": "/usr/bin:/bin"}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-I",
+            "-S",
+            "-c",
+            script,
+            "chalicelib.routes.schedules.daily_summary",
+            json.dumps(event),
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert json.loads(result.stdout) == {"sent": False}
