@@ -89,6 +89,7 @@ class LocalStack:
         fresh: bool = False,
         store_currency: str = "usd",
         selling: dict[str, str] | None = None,
+        notify_email: str | None = None,
     ) -> None:
         self.ports = {"app": app_port, "moto": moto_port, "stripe": stripe_port}
         # Rehearsal: the packaged artifact behind API Gateway's events, under the stage path.
@@ -108,6 +109,8 @@ class LocalStack:
         self.store_currency = store_currency
         # Checkout's selling options (promotion codes, tax...), as the operator's env sets them.
         self.selling = dict(selling or {})
+        # The seller's notices go to the admin unless told otherwise ("" turns them off).
+        self.notify_email = admin_email if notify_email is None else notify_email
         self.processes: dict[str, subprocess.Popen] = {}
         self.state: LocalState | None = None
 
@@ -129,6 +132,7 @@ class LocalStack:
             fresh=env.get("BULL_FRESH", "") == "1",
             store_currency=env.get("STORE_CURRENCY") or "usd",
             selling={k: env[k] for k in config.SELLING_SETTINGS if env.get(k)},
+            notify_email=env.get("NOTIFY_EMAIL"),
         )
 
     # -- urls and environment -----------------------------------------------------------
@@ -160,6 +164,7 @@ class LocalStack:
             "LINK_SIGNING_KEY": self._link_key,
             "USER_POOL_ID": user_pool_id,
             "USER_POOL_CLIENT_ID": client_id,
+            "NOTIFY_EMAIL": self.notify_email,
             **self.selling,
         }
 

@@ -94,15 +94,15 @@ def latest_receipts(moto_url: str, limit: int = 5) -> list[dict[str, str]]:
 @click.option("--limit", default=5, show_default=True, help="How many receipts to show.")
 @cli_errors
 def mail(limit: int) -> None:
-    """Print the latest receipts sent by the local stack (from moto's SES)."""
+    """Print the latest mails sent by the local stack (from moto's SES): receipts with their
+    link, library sign-ins, and the seller's notices (to NOTIFY_EMAIL, the admin by default)."""
     state = local_state()
     receipts = latest_receipts(state["moto_url"], limit)
     if not receipts:
         click.echo("No mail sent yet.")
     for receipt in receipts:
-        click.echo(
-            f"To:      {receipt['to']}\nSubject: {receipt['subject']}\nLink:    {receipt['link']}\n"
-        )
+        link = f"Link:    {receipt['link']}\n" if receipt["link"] else ""
+        click.echo(f"To:      {receipt['to']}\nSubject: {receipt['subject']}\n{link}")
 
 
 @click.command()

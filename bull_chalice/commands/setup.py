@@ -25,7 +25,7 @@ from bull_chalice.targets import (
     stage_option,
     write_config,
 )
-from chalicelib.platform.config import SELLING_SETTINGS
+from chalicelib.platform.config import SELLING_SETTINGS, ConfigError, email_address
 
 
 def _bucket_exists(s3: Any, bucket: str) -> bool:
@@ -143,6 +143,12 @@ def _custom_domain(
     envvar="BULL_DOMAIN_BASE_PATH",
     help="Serve the store under https://DOMAIN/BASE_PATH (default: the domain's root).",
 )
+@click.option(
+    "--notify-email",
+    envvar="BULL_NOTIFY_EMAIL",
+    help="Mail this address a notice per sale, refund, dispute and fraud warning, and a daily "
+    'summary (NOTIFY_EMAIL). Kept by later runs without the option; "" turns it off.',
+)
 @cli_errors
 def setup(
     stage: str,
@@ -154,6 +160,7 @@ def setup(
     domain: str | None,
     certificate_arn: str | None,
     base_path: str | None,
+    notify_email: str | None = None,
 ) -> None:
     """Deploy the infra stack and write the stage's config, policy and secrets.
 
@@ -164,6 +171,7 @@ def setup(
     if not stripe_secret_key.startswith(("sk_", "rk_")):
         raise click.ClickException("that does not look like a Stripe secret key (sk_…)")
     custom_domain = _custom_domain(domain, certificate_arn, base_path)
+    notify = _notify_address(notify_email)
     found = locate(stage, region)
     target, account, name = found.target, found.account, found.name
     cloudformation, stack, names = found.cloudformation, found.description, found.names
@@ -198,6 +206,9 @@ def setup(
     env = infra.environment_from_outputs(outputs, stage)
     # The seller's Checkout choices stay as they set them in the stage's environment.
     env.update({k: previous[k] for k in SELLING_SETTINGS if k in previous})
+    notify = previous.get("NOTIFY_EMAIL", "") if notify is None else notify
+    if notify:
+        env["NOTIFY_EMAIL"] = notify
     stage_config.update(
         {
             "api_gateway_stage": "api",
@@ -248,7 +259,22 @@ def setup(
     else:
         click.echo("Kept the existing link-signing key (links already sent keep working).")
     click.echo(selling_note(env))
+    click.echo(
+        f"Seller notifications: to {notify} (NOTIFY_EMAIL)."
+        if notify
+        else "Seller notifications: off (bull setup --notify-email ADDRESS turns them on)."
+    )
     click.echo(f"Next: chalice deploy --stage {stage}, then bull stripe webhook --stage {stage}.")
+
+
+def _notify_address(given: str | None) -> str | None:
+    """The --notify-email given: None when not given (keep the stage's), "" to turn it off."""
+    if given is None:
+        return None
+    try:
+        return email_address("--notify-email", given)
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc), param_hint="--notify-email") from None
 
 
 def selling_note(env: dict[str, str]) -> str:

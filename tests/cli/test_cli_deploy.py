@@ -168,6 +168,35 @@ def test_setup_says_how_to_sell_and_keeps_the_sellers_checkout_options(workspace
     assert env["STRIPE_TAX"] == "true" and env["TAX_BEHAVIOR"] == "inclusive"
 
 
+def test_setup_turns_seller_notifications_on_keeps_them_and_turns_them_off(workspace, monkeypatch):
+    tmp, outputs, _, _ = workspace
+    path = tmp / ".chalice" / "config.json"
+
+    def run(*extra):
+        _stub_stack(monkeypatch, outputs, exists=path.exists())
+        result = _setup(CliRunner(), *extra)
+        assert result.exit_code == 0, result.output
+        env = json.loads(path.read_text())["stages"]["dev"]["environment_variables"]
+        return result.output, env.get("NOTIFY_EMAIL")
+
+    output, notify = run()
+    assert notify is None and "Seller notifications: off" in output
+    output, notify = run("--notify-email", "seller@example.test")
+    assert notify == "seller@example.test"
+    assert "Seller notifications: to seller@example.test" in output
+    assert run()[1] == "seller@example.test"  # a rerun without the option keeps it
+    assert run("--notify-email", "")[1] is None
+
+
+def test_setup_refuses_a_notify_email_that_is_not_an_address(workspace, monkeypatch):
+    tmp, outputs, _, _ = workspace
+    _stub_stack(monkeypatch, outputs, exists=False)
+    result = _setup(CliRunner(), "--notify-email", "seller at example")
+    assert result.exit_code != 0 and "--notify-email" in result.output
+    assert "one address like seller@example.com" in result.output
+    assert "NOTIFY_EMAIL" not in (tmp / ".chalice" / "config.json").read_text()
+
+
 def test_setup_refuses_something_that_is_not_a_stripe_key(workspace):
     result = CliRunner().invoke(
         main, ["setup", "--sender-email", "a@example.test", "--stripe-secret-key", "hunter2"]
