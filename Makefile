@@ -61,7 +61,7 @@ bench: install
 	$(BIN)/python -m bench
 
 package: install
-	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --stage dev --merge-template infra/gateway-responses.json build/package
+	$(BIN)/python -m bull_chalice.package build/package
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache

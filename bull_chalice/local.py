@@ -285,6 +285,7 @@ class LocalStack:
             raise StackError(str(exc)) from None
         argv = [sys.executable, "-m", "bull_chalice.rehearse", "--port", str(self.ports["app"])]
         argv += ["--task", str(package.task), "--sam", str(package.sam)]
+        argv += ["--opt", str(package.opt)] if package.opt else []
         argv += ["--base-path", self.base_path or "/"]
         self._spawn("app", argv, {"BULL_FUNCTION_ENV": json.dumps(function_env)})
 

@@ -5,11 +5,15 @@ conditional writes racing on one item can both succeed, and concurrent `ADD`s lo
 real DynamoDB never does either. The local stack exists to show exactly-once behaviour, so it
 serialises requests behind one lock (connections are still accepted concurrently).
 
+It also answers `GetLayerVersionByArn`, which moto's backend supports but its server does not
+route: `chalice deploy` asks it whether its managed layer (`automatic_layer`) still exists.
+
 `python -m bull_chalice.moto_server PORT`
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import threading
 from collections.abc import Iterable
@@ -23,7 +27,22 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.serving import run_simple
 
 
+def _layer_version_by_arn() -> None:
+    from moto.awslambda.exceptions import UnknownLayerException
+    from moto.awslambda.responses import LambdaResponse
+
+    def get_layer_version_by_arn(self: Any) -> str:
+        layer = self.backend.layers_versions_by_arn(self._get_param("Arn"))
+        if layer is None:
+            raise UnknownLayerException()
+        return json.dumps(layer.get_layer_version())
+
+    if not hasattr(LambdaResponse, "get_layer_version_by_arn"):
+        LambdaResponse.get_layer_version_by_arn = get_layer_version_by_arn
+
+
 def serialised_app() -> Any:
+    _layer_version_by_arn()
     app = DomainDispatcherApplication(create_backend_app)
     lock = threading.Lock()
 

@@ -6,9 +6,9 @@ authorizer, REST proxy events under the stage path) and a Lambda Runtime API tha
 invocation to one of a few execution environments — clean interpreters with nothing on their
 path but the unzipped package and the standard library (`bootstrap`; `runtime` feeds them).
 
-`python -m bull_chalice.rehearse --port P --task DIR --sam FILE [--base-path /api]` serves a
-built package in the foreground (the local stack starts it this way); the function's
-environment comes as JSON in `BULL_FUNCTION_ENV`.
+`python -m bull_chalice.rehearse --port P --task DIR --sam FILE [--opt DIR] [--base-path /api]`
+serves a built package (its layer unzipped in `--opt`) in the foreground (the local stack
+starts it this way); the function's environment comes as JSON in `BULL_FUNCTION_ENV`.
 """
 
 from bull_chalice.rehearse.artifact import Package, RehearsalError, build_package

@@ -13,9 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bull_chalice.package import GATEWAY_RESPONSES, package_command, packaging_lock
+from bull_chalice.package import (
+    GATEWAY_RESPONSES,
+    LAYER_ZIP,
+    package_command,
+    packaging_lock,
+    slim_layer,
+)
 from bull_chalice.paths import project_root
 from bull_chalice.rehearse import gateway
+from chalicelib.platform.aws import SERVICES
 
 PACKAGE_STAGE = "dev"
 # What `chalice package` reads: a change to any of these makes a new artifact.
@@ -34,10 +41,12 @@ class RehearsalError(RuntimeError):
 
 @dataclass(frozen=True)
 class Package:
-    """A built artifact: the unzipped function code and the SAM template describing the API."""
+    """A built artifact: the unzipped function code, the unzipped layer (what Lambda puts in
+    `/opt`; None without one) and the SAM template describing the API."""
 
     task: Path
     sam: Path
+    opt: Path | None = None
 
     def function(self, name: str = "APIHandler") -> dict[str, Any]:
         """A function's properties: the API's (Chalice's `APIHandler`) unless named; the
@@ -89,14 +98,21 @@ def build_package(
             )
         if done.returncode != 0:
             raise RehearsalError(f"chalice package failed: {done.stderr.strip()[-500:]}")
+        if (artifact / LAYER_ZIP).exists():
+            slim_layer(artifact / LAYER_ZIP, SERVICES)
         marker.write_text(digest)
-    return Package(task=_unzipped(project, artifact / "deployment.zip"), sam=artifact / "sam.json")
+    layer = artifact / LAYER_ZIP
+    return Package(
+        task=_unzipped(project, artifact / "deployment.zip"),
+        sam=artifact / "sam.json",
+        opt=_unzipped(project, layer, "opt") if layer.exists() else None,
+    )
 
 
-def _unzipped(project: Path, archive: Path) -> Path:
+def _unzipped(project: Path, archive: Path, kind: str = "task") -> Path:
     """The zip's contents in a folder named by its hash (Chalice's zips are reproducible)."""
     sha = hashlib.sha256(archive.read_bytes()).hexdigest()[:16]
-    task = project / "build" / "rehearse" / f"task-{sha}"
+    task = project / "build" / "rehearse" / f"{kind}-{sha}"
     if task.is_dir():
         return task
     with packaging_lock(project):

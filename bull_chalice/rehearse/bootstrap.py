@@ -2,10 +2,12 @@
 
 Run by a clean interpreter (`python -I -S bootstrap.py`: no site-packages, no user site,
 no PYTHON* variables, not even this file's folder on the path), it does what Lambda's Python
-runtime does: put `LAMBDA_TASK_ROOT` on the path, import `_HANDLER` (an init failure is
-reported to `/runtime/init/error`), then loop on the Runtime API (`AWS_LAMBDA_RUNTIME_API`):
-take the next invocation, call the handler with the event and a context object, post the
-result or the error. Anything the package imports from outside itself fails here as on Lambda.
+runtime does: put `LAMBDA_TASK_ROOT` and then the layers' folders in `/opt` (the unzipped
+layer the rehearsal names in `BULL_REHEARSAL_OPT`) on the path, import `_HANDLER` (an init
+failure is reported to `/runtime/init/error`), then loop on the Runtime API
+(`AWS_LAMBDA_RUNTIME_API`): take the next invocation, call the handler with the event and a
+context object, post the result or the error. Anything the package imports from outside
+itself fails here as on Lambda.
 """
 
 import importlib
@@ -57,7 +59,10 @@ def _error(exc):
 
 def main():
     api = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + RUNTIME
-    sys.path.insert(0, os.environ["LAMBDA_TASK_ROOT"])
+    opt = os.environ.pop("BULL_REHEARSAL_OPT", "/opt")
+    version = "python{}.{}".format(*sys.version_info[:2])
+    layers = [f"{opt}/python/lib/{version}/site-packages", f"{opt}/python"]
+    sys.path[0:0] = [os.environ["LAMBDA_TASK_ROOT"], *layers]  # Lambda's order
     module_name, _, attribute = os.environ["_HANDLER"].rpartition(".")
     try:
         handler = getattr(importlib.import_module(module_name), attribute)

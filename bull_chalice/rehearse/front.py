@@ -77,7 +77,9 @@ class Rehearsal:
                 self.package_dir, project_dir=self.project_dir, user_pool_arn=arn
             )
         function, api = package.function(), package.api()
-        self._lambda = LambdaService(package.task, self.environment, function, self.workers)
+        self._lambda = LambdaService(
+            package.task, self.environment, function, self.workers, opt=package.opt
+        )
         self._lambda.log = self.log
         self._lambda.start()
         endpoint = (self.environment.get("AWS_ENDPOINT_URL") or "").rstrip("/")
@@ -220,6 +222,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--task", type=Path, required=True, help="the unzipped function code")
     parser.add_argument("--sam", type=Path, required=True, help="the packaged SAM template")
+    parser.add_argument("--opt", type=Path, help="the unzipped layer (Lambda's /opt)")
     parser.add_argument("--base-path", default=os.environ.get("BULL_BASE_PATH", "/api"))
     parser.add_argument("--stage", default="api")
     parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS)
@@ -232,7 +235,7 @@ def main(argv: list[str] | None = None) -> None:
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     signal.signal(signal.SIGINT, lambda *_: stopped.set())
-    rehearsal.start(Package(task=args.task, sam=args.sam))
+    rehearsal.start(Package(task=args.task, sam=args.sam, opt=args.opt))
     print(f"Serving the packaged store at {rehearsal.url}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         stopped.wait()

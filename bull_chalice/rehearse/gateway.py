@@ -78,8 +78,7 @@ class RestApi:
         return cls(resources, binary, _gateway_headers(swagger))
 
     def with_gateway_headers(self, answer: Answer) -> Answer:
-        """API Gateway's own answer with the headers its gateway response (`DEFAULT_4XX` or
-        `DEFAULT_5XX`) sets; the function's answers pass unchanged."""
+        """API Gateway's own answer with its `DEFAULT_4XX`/`5XX` response's headers."""
         extra = self.gateway_headers.get(f"DEFAULT_{answer.status // 100}XX", [])
         names = {name.lower() for name, _ in extra}
         kept = [h for h in answer.headers if h[0].lower() not in names]
@@ -206,7 +205,7 @@ def build_event(
                 "principalOrgId": None,
                 "sourceIp": source_ip,
                 "user": None,
-                "userAgent": single.get("User-Agent") or _get(single, "user-agent"),
+                "userAgent": next((v for k, v in headers if k.lower() == "user-agent"), None),
                 "userArn": None,
             },
             "path": full_path,
@@ -221,10 +220,6 @@ def build_event(
         "body": event_body,
         "isBase64Encoded": bool(binary and body),
     }
-
-
-def _get(headers: dict[str, str], name: str) -> str | None:
-    return next((v for k, v in headers.items() if k.lower() == name), None)
 
 
 def answer_from_result(result: Any) -> Answer:

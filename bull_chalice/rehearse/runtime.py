@@ -43,9 +43,15 @@ class LambdaService:
     as Lambda runs them) through the Runtime API, and restarts an environment that dies."""
 
     def __init__(
-        self, task_root: Path, environment: dict[str, str], function: dict[str, Any], workers: int
+        self,
+        task_root: Path,
+        environment: dict[str, str],
+        function: dict[str, Any],
+        workers: int,
+        opt: Path | None = None,
     ) -> None:
         self._task_root = task_root
+        self._opt = opt  # the unzipped layer: Lambda's /opt
         self._environment = environment
         self._function = function
         self._workers = workers
@@ -131,6 +137,7 @@ class LambdaService:
             **self._function.get("Environment", {}).get("Variables", {}),
             **self._environment,
             "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{port}",
+            **({"BULL_REHEARSAL_OPT": str(self._opt)} if self._opt else {}),
         }
         return subprocess.Popen(
             [sys.executable, "-I", "-S", str(BOOTSTRAP)],

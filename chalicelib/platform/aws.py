@@ -18,6 +18,10 @@ from pynamodb.connection import Connection
 
 from chalicelib.platform.config import get_settings
 
+# The services the store calls. The packaged layer keeps only these botocore models
+# (`bull_chalice.package.slim_layer`), so a client for any other fails here, in every test.
+SERVICES = ("dynamodb", "s3", "ses", "ssm")
+
 # botocore builds clients from a shared session unsafely across threads (pynamodb#153);
 # building is rare, so one lock around it costs nothing afterwards.
 _BUILD_LOCK = threading.RLock()
@@ -41,6 +45,8 @@ def _boto3_session() -> Any:
 def _client(service: str, **config: Any) -> Any:
     from botocore.config import Config
 
+    if service not in SERVICES:
+        raise ValueError(f"{service} is not in aws.SERVICES: add it, so the package keeps it")
     settings = get_settings()
     with _BUILD_LOCK:
         return _boto3_session().client(

@@ -10,7 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from bull_chalice.package import UNZIPPED_LIMIT, ZIP_LIMIT, build, measure
+from bull_chalice.package import (
+    BOTOCORE_MODEL,
+    LAYER_ZIP,
+    SIZE_TARGET,
+    UNZIPPED_LIMIT,
+    ZIP_LIMIT,
+    build,
+    measure,
+)
+from chalicelib.platform.aws import SERVICES
 
 
 @pytest.fixture(scope="module")
@@ -24,6 +33,25 @@ def test_package_fits_lambda_limits_and_reports_its_size(package, capsys):
     with capsys.disabled():
         print("\n" + size.report())
     assert size.zipped < ZIP_LIMIT and size.unzipped < UNZIPPED_LIMIT
+    assert size.zipped <= SIZE_TARGET  # the app and its layer together
+
+
+def test_a_deploy_uploads_the_app_alone_and_its_dependencies_come_in_a_layer(package):
+    app = zipfile.ZipFile(package).namelist()
+    assert not any(n.startswith(("stripe/", "botocore/", "jinja2/", "pynamodb/")) for n in app)
+    layer = zipfile.ZipFile(package.with_name(LAYER_ZIP)).namelist()
+    site = {n.split("/")[4] for n in layer if n.startswith("python/lib/")}
+    assert {"stripe", "botocore", "boto3", "jinja2", "pynamodb", "jwt", "cryptography"} <= site
+    sam = json.loads((package.parent / "sam.json").read_text())["Resources"]
+    assert sam["ManagedLayer"]["Properties"]["ContentUri"] == f"./{LAYER_ZIP}"
+    assert sam["APIHandler"]["Properties"]["Layers"] == [{"Ref": "ManagedLayer"}]
+
+
+def test_the_layer_keeps_botocore_models_only_for_the_services_the_store_calls(package):
+    layer = zipfile.ZipFile(package.with_name(LAYER_ZIP)).namelist()
+    models = {m.group(1) for m in map(BOTOCORE_MODEL.match, layer) if m}
+    assert models == set(SERVICES)
+    assert any(n.endswith("botocore/data/endpoints.json") for n in layer)
 
 
 def test_package_ships_the_app_and_templates_but_not_the_cli_or_tests(package):

@@ -72,15 +72,17 @@ class Servers:
 
 
 def copy_project(dest: Path) -> Path:
-    """app.py, chalicelib/, requirements.txt and .chalice/ (without deployed/ and
-    deployments/); chalice's dependency cache for this exact code is copied in when the
-    repository has it (a cold build downloads every wheel)."""
+    """app.py, chalicelib/, requirements.txt, infra/ (the template merged into the package)
+    and .chalice/ (without deployed/ and deployments/); chalice's dependency cache (its
+    managed layer) for these exact requirements is copied in when the repository has it (a
+    cold build downloads every wheel)."""
     dest.mkdir()
     shutil.copy2(ROOT / "app.py", dest / "app.py")
     shutil.copy2(ROOT / "requirements.txt", dest / "requirements.txt")
     shutil.copytree(
         ROOT / "chalicelib", dest / "chalicelib", ignore=shutil.ignore_patterns("__pycache__")
     )
+    shutil.copytree(ROOT / "infra", dest / "infra")
     shutil.copytree(
         ROOT / ".chalice",
         dest / ".chalice",
@@ -103,13 +105,13 @@ def _whole_zip(path: Path) -> bool:
 
 
 def package_name(project: Path) -> str:
-    """The file chalice caches the project's dependencies in (a hash of requirements.txt,
-    app.py, chalicelib/ and chalice itself), from chalice's own packager."""
-    from chalice.deploy.packager import LambdaDeploymentPackager
+    """The file chalice caches the project's dependencies in (its managed layer: a hash of
+    requirements.txt and chalice itself), from chalice's own packager."""
+    from chalice.deploy.packager import LayerDeploymentPackager
     from chalice.utils import UI, OSUtils
 
     python = f"python{sys.version_info.major}.{sys.version_info.minor}"
-    packager = LambdaDeploymentPackager(OSUtils(), None, UI())  # type: ignore[arg-type]
+    packager = LayerDeploymentPackager(OSUtils(), None, UI())  # type: ignore[arg-type]
     return Path(packager.deployment_package_filename(str(project), python)).name
 
 

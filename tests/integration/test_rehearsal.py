@@ -136,11 +136,12 @@ def _assert_gateway_headers(answer: requests.Response) -> None:
 
 CLEAN_RUN = """
 import json, os, sys, sysconfig
-task = sys.argv[1]
-sys.path.insert(0, task)
+task, opt = sys.argv[1], sys.argv[2]
+version = "python%d.%d" % sys.version_info[:2]
+sys.path[0:0] = [task, f"{opt}/python/lib/{version}/site-packages", f"{opt}/python"]
 import app
 statuses = [app.app(event, None)["statusCode"] for event in json.load(sys.stdin)]
-roots = {os.path.realpath(task)} | {
+roots = {os.path.realpath(task), os.path.realpath(opt)} | {
     os.path.realpath(sysconfig.get_paths()[k]) for k in ("stdlib", "platstdlib")
 }
 files = {getattr(m, "__file__", None) for m in list(sys.modules.values())} - {None}
@@ -151,8 +152,9 @@ print(json.dumps({"statuses": statuses, "outside": outside, "path": sys.path}))
 
 
 def test_the_packaged_function_loads_nothing_from_outside_itself(local_stack, stack):
-    """A clean interpreter (-I -S: no site-packages, no user site, no PYTHON* variables) runs
-    the routes that load every lazily imported library: Jinja2, stripe, PyJWT, boto3."""
+    """A clean interpreter (-I -S: no site-packages, no user site, no PYTHON* variables) with the
+    app and its layer on the path as Lambda puts them runs the routes that load every lazily
+    imported library: Jinja2, stripe, PyJWT, boto3."""
     package = _package(local_stack, stack)
     admin = _sign_in(stack, stack.admin_email, stack.admin_password)["IdToken"]
     session_id = f"cs_test_clean_{secrets.token_hex(4)}"
@@ -185,7 +187,7 @@ def test_the_packaged_function_loads_nothing_from_outside_itself(local_stack, st
             )
         )
     done = subprocess.run(
-        [sys.executable, "-I", "-S", "-c", CLEAN_RUN, str(package.task)],
+        [sys.executable, "-I", "-S", "-c", CLEAN_RUN, str(package.task), str(package.opt)],
         input=json.dumps(events),
         capture_output=True,
         text=True,
@@ -198,7 +200,11 @@ def test_the_packaged_function_loads_nothing_from_outside_itself(local_stack, st
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["statuses"] == [200, 303, 200, 200, 200]
     assert result["outside"] == []
-    assert not any("site-packages" in entry for entry in result["path"][1:])
+    layer = f"{package.opt}/python/lib/python{sys.version_info[0]}.{sys.version_info[1]}"
+    assert [p for p in result["path"][1:] if "site-packages" in p] == [f"{layer}/site-packages"]
+    # The app ships alone; its dependencies come from the layer (Chalice's automatic_layer).
+    assert not (package.task / "stripe").exists()
+    assert (Path(layer) / "site-packages" / "stripe").is_dir()
 
 
 def _environments(local_stack) -> list[int]:
