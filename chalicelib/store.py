@@ -136,6 +136,7 @@ class Store:
             links=t.links,
             tokens=t.library_tokens,
             allowances=t.allowances,
+            licenses=t.licenses,
             clock=self.clock,
         )
 

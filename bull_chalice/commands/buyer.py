@@ -42,6 +42,7 @@ def _privacy(stage: str) -> Any:
         links=tables.links,
         tokens=tables.library_tokens,
         allowances=tables.allowances,
+        licenses=tables.licenses,
         clock=lambda: datetime.now(UTC),
     )
 

@@ -12,26 +12,33 @@ is rare and run by the operator, so reading the tables once is its cost.
 Erase keeps the amounts, currency, dates, product, status, refunds, disputes and fraud warnings
 of each purchase, the number and times of downloads, and the sales figures (the `sales` table is
 never touched, so reports do not change). It removes the address from purchases, the IP hash
-and user agent from every download logged, the library's sign-in tokens and the address's mail
-allowance. It scrubs the links before the purchases lose their address, so a run that fails
-midway is finished by running it again: what is left is still found by the address.
+and user agent from every download logged, the instance names of license activations, the
+library's sign-in tokens and the address's mail allowance. It scrubs the links and licenses
+before the purchases lose their address, so a run that fails midway is finished by running it
+again: what is left is still found by the address.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PynamoDBException, UpdateError
+from pynamodb.exceptions import DoesNotExist, PynamoDBException
 
 from chalicelib.errors import Unavailable
-from chalicelib.platform.tables import DownloadLink, LibraryToken, MailAllowance, Purchase
-from chalicelib.platform.transactions import condition_failed
+from chalicelib.platform.tables import (
+    DownloadLink,
+    LibraryToken,
+    License,
+    MailAllowance,
+    Purchase,
+)
 from chalicelib.sale.library import KEY_PREFIX as LIBRARY_PREFIX
-from chalicelib.sale.links import download_log
+from chalicelib.sale.license_keys import KEY_PREFIX as LICENSE_PREFIX
+from chalicelib.sale.privacy_scrub import scrub_license, scrub_link
 from chalicelib.sale.privacy_view import epoch_iso, purchase_data
 
 ALLOWANCE_KEY = "allowance#address#{digest}"  # as `library.Allowances` keys an address
@@ -58,6 +65,7 @@ class Erased:
     downloads: int = 0  # download log entries scrubbed
     sign_in_links: int = 0  # library sign-in tokens deleted
     allowances: int = 0  # the address's mail allowance deleted (0 or 1)
+    instance_names: int = 0  # license activations whose instance name was blanked
     kept: list[str] = field(default_factory=list)  # order ids kept for the seller's books
 
     @property
@@ -73,6 +81,7 @@ class Erased:
             "downloads": self.downloads,
             "sign_in_links": self.sign_in_links,
             "allowances": self.allowances,
+            "instance_names": self.instance_names,
             "orders_kept": self.kept,
         }
 
@@ -87,19 +96,22 @@ class Privacy:
         links: type[DownloadLink],
         tokens: type[LibraryToken],
         allowances: type[MailAllowance],
+        licenses: type[License],
         clock: Callable[[], datetime],
     ) -> None:
         self._purchases = purchases
         self._links = links
         self._tokens = tokens
         self._allowances = allowances
+        self._licenses = licenses
         self._clock = clock
 
     # -- export ---------------------------------------------------------------------------
 
     def export(self, email: str) -> dict[str, Any]:
         """Everything the store holds about the address, as JSON-ready data: purchases with
-        their links and download logs, live sign-in links (count and expiry only; only their
+        their links and download logs and license activations (never a key: only its hash is
+        stored), live sign-in links (count and expiry only; only their
         hashes are stored) and the library mail allowance. `found` is False when the store
         holds nothing about it.
 
@@ -109,6 +121,7 @@ class Privacy:
         now = self._clock()
         purchases = self._find_purchases(email)
         links = self._find_links({p.session_id for p in purchases})
+        licenses = self._find_licenses(purchases)
         tokens = self._find_tokens(email)
         live = sorted(int(t.expires_at) for t in tokens if int(t.expires_at) > now.timestamp())
         allowance = self._allowance(email)
@@ -117,7 +130,10 @@ class Privacy:
             "email": normalised(email),
             "exported_at": now.isoformat(),
             "found": bool(purchases or tokens or uses),
-            "purchases": [purchase_data(p, links.get(p.session_id, [])) for p in purchases],
+            "purchases": [
+                purchase_data(p, links.get(p.session_id, []), licenses.get(p.session_id))
+                for p in purchases
+            ],
             "library_sign_in_links": {
                 "live": len(live),
                 "expire_at": [epoch_iso(t) for t in live],
@@ -147,6 +163,8 @@ class Privacy:
         purchases = self._find_purchases(email)
         sessions = {p.session_id for p in purchases}
         self._scrub_links(sessions, done)
+        for item in self._find_licenses(purchases).values():
+            done.instance_names += scrub_license(self._licenses, item)
         for purchase in purchases:
             # `updated_at` changes too: a resend that read the purchase before is refused on
             # its retry (no address), so no new link copies a log this run has not scrubbed...
@@ -166,39 +184,10 @@ class Privacy:
     def _scrub_links(self, sessions: set[str], done: Erased) -> None:
         for links in self._find_links(sessions).values():
             for link in links:
-                scrubbed = self._scrub(link)
+                scrubbed = scrub_link(self._links, link)
                 if scrubbed:
                     done.links += 1
                     done.downloads += scrubbed
-
-    def _scrub(self, link: DownloadLink) -> int:
-        """Blank the IP hash and user agent of every download the link logged; how many
-        entries needed it. Conditional on no download being taken meanwhile (each take logs
-        one), else read again."""
-        for _ in range(SCRUB_ATTEMPTS):
-            entries = download_log(link)
-            marked = [e for e in entries if e.ip_hash or e.user_agent]
-            if not marked:
-                return 0
-            clean = {replace(e, ip_hash="", user_agent="").to_json() for e in entries}
-            try:
-                link.update(
-                    actions=[DownloadLink.log.set(clean)],
-                    condition=DownloadLink.downloads_left == int(link.downloads_left),
-                )
-                return len(marked)
-            except UpdateError as exc:
-                if not condition_failed(exc):
-                    raise Unavailable("The store could not scrub a download link.") from exc
-            except PynamoDBException as exc:
-                raise Unavailable("The store could not scrub a download link.") from exc
-            try:
-                link = self._links.get(link.token_hash, consistent_read=True)
-            except DoesNotExist:
-                return 0
-            except PynamoDBException as exc:
-                raise Unavailable("The store could not read a download link.") from exc
-        raise Unavailable("Downloads kept changing the link; run the erase again.")
 
     # -- finding what the store holds -------------------------------------------------------
 
@@ -230,6 +219,22 @@ class Privacy:
             raise Unavailable("The store could not read download links.") from exc
         for links in found.values():
             links.sort(key=lambda link: link.created_at)
+        return found
+
+    def _find_licenses(self, purchases: list[Purchase]) -> dict[str, License]:
+        """The license items of the purchases that have one, by session id."""
+        found = {}
+        for p in purchases:
+            if not p.license_hash:
+                continue
+            try:
+                found[p.session_id] = self._licenses.get(
+                    LICENSE_PREFIX + p.license_hash, consistent_read=True
+                )
+            except DoesNotExist:
+                continue
+            except PynamoDBException as exc:
+                raise Unavailable("The store could not read a license.") from exc
         return found
 
     def _find_tokens(self, email: str) -> list[LibraryToken]:

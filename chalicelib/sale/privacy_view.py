@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.platform.tables import DownloadLink, Purchase
+from chalicelib.platform.tables import DownloadLink, License, Purchase
+from chalicelib.sale.licenses import license_status
 from chalicelib.sale.links import download_log
 
 
@@ -19,9 +20,11 @@ def epoch_iso(value: Any) -> str | None:
     return datetime.fromtimestamp(int(value), UTC).isoformat() if value is not None else None
 
 
-def purchase_data(p: Purchase, links: list[DownloadLink]) -> dict[str, Any]:
+def purchase_data(
+    p: Purchase, links: list[DownloadLink], license: License | None = None
+) -> dict[str, Any]:
     """A purchase as its buyer's export shows it, with its links (`links`: current and
-    replaced ones)."""
+    replaced ones) and its license key's activations, if it has one."""
     return {
         "order_id": p.session_id,
         "email": p.email,
@@ -70,6 +73,7 @@ def purchase_data(p: Purchase, links: list[DownloadLink]) -> dict[str, Any]:
             "sent_at": iso(p.receipt_sent_at),
             "refused": bool(p.receipt_error),
         },
+        "license": license_data(p, license) if license is not None else None,
         "links": [link_data(link, link.token_hash == p.token_hash) for link in links],
     }
 
@@ -85,5 +89,29 @@ def link_data(link: DownloadLink, current: bool) -> dict[str, Any]:
         "downloads": [
             {"at": e.at.isoformat(), "ip_hash": e.ip_hash, "user_agent": e.user_agent}
             for e in download_log(link)
+        ],
+    }
+
+
+def activations_of(item: License) -> dict[str, dict[str, Any]]:
+    """A license's activations as plain data: instance id to `{"name", "at"}`."""
+    return item.activations.as_dict() if item.activations is not None else {}
+
+
+def license_data(purchase: Purchase, item: License) -> dict[str, Any]:
+    """A license key as the export shows it: whether it works, its limit and each activation
+    (the key itself is not stored, only its SHA-256; the buyer has it in the receipt)."""
+    activations = activations_of(item)
+    oldest_first = sorted(activations.items(), key=lambda kv: int((kv[1] or {}).get("at") or 0))
+    return {
+        "status": license_status(purchase),
+        "activation_limit": int(item.activation_limit),
+        "activations": [
+            {
+                "instance_id": instance,
+                "instance_name": (entry or {}).get("name", ""),
+                "activated_at": epoch_iso((entry or {}).get("at")),
+            }
+            for instance, entry in oldest_first
         ],
     }

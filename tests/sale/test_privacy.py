@@ -15,6 +15,7 @@ from chalicelib import store
 from chalicelib.errors import Conflict, Unavailable
 from chalicelib.platform.tables import DownloadLink, Purchase
 from chalicelib.sale.download_ip import ip_key, ip_mark
+from chalicelib.sale.license_keys import derive_key
 from chalicelib.sale.links import download_log
 from chalicelib.sale.privacy import Privacy
 from tests.helpers import (
@@ -26,6 +27,7 @@ from tests.helpers import (
     dispute,
     mailed_token,
     sell,
+    send_json,
     stripe_event,
 )
 
@@ -249,3 +251,31 @@ def test_a_resend_racing_the_erase_leaves_no_unscrubbed_log(client, product, mon
     assert_no_trace(BUYER)
     with pytest.raises(Conflict):
         store.current().after_sale().resend("cs_r1")
+
+
+def test_license_activations_are_exported_and_erase_blanks_their_names(client, product):
+    store.current().catalog.update(product.id, {"license_keys": True, "activation_limit": 3})
+    sell(client, product.id, session_id="cs_l1", payment_intent="pi_l1", email=BUYER)
+    key = derive_key(TEST_ENV["LINK_SIGNING_KEY"], "cs_l1")
+    body = {"license_key": key, "instance_name": "Alice's MacBook"}
+    made = send_json(client, "POST", "/licenses/activate", {}, body)
+    assert made.status_code == 201, made.body
+    instance = json.loads(made.body)["instance_id"]
+
+    [purchase] = privacy().export(BUYER)["purchases"]
+    license = purchase["license"]
+    assert license["status"] == "active" and license["activation_limit"] == 3
+    [activation] = license["activations"]
+    assert activation["instance_id"] == instance and activation["activated_at"]
+    assert activation["instance_name"] == "Alice's MacBook"
+    assert key not in json.dumps(purchase)  # only its hash is stored
+
+    assert privacy().erase(BUYER).instance_names == 1
+    assert "Alice's MacBook" not in everything_stored()
+    assert_no_trace(BUYER)
+    # The key still works and still counts its activation, which can be freed.
+    check = {"license_key": key, "instance_id": instance}
+    valid = json.loads(send_json(client, "POST", "/licenses/validate", {}, check).body)
+    assert valid["valid"] is True and valid["activations"] == 1
+    freed = send_json(client, "POST", "/licenses/deactivate", {}, check)
+    assert freed.status_code == 200
