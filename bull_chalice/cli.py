@@ -9,6 +9,7 @@ from bull_chalice.commands import (
     admin,
     buyer,
     local,
+    notify,
     orders,
     product,
     report,
@@ -36,6 +37,7 @@ for command in (
     report.report,
     orders.orders,
     buyer.buyer,
+    notify.notify,
     teardown.teardown,
 ):
     main.add_command(command)

@@ -127,6 +127,7 @@ class Mailer:
         Raises:
             ReceiptRejected, ReceiptNotSent: as for a receipt (the notifier logs and moves on).
         """
+        context = {"site_name": self._site_name, **context}
         return self._send(to, f"[{self._site_name}] {subject}", template, context)
 
     def _send(self, to: str, subject: str, template: str, context: dict[str, Any]) -> str:

@@ -45,6 +45,7 @@ COMMANDS = {
     "teardown": ["teardown", "--region", "us-east-1", "--yes"],
     "buyer export": ["buyer", "export", "buyer@example.test"],
     "buyer erase": ["buyer", "erase", "buyer@example.test", "--yes"],
+    "notify summary": ["notify", "summary", "--date", "2026-11-20", "--to", "me@example.test"],
     "mail": ["mail"],
     "refund": ["refund", "cs_test_1"],
 }
