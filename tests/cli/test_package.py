@@ -77,6 +77,7 @@ def test_packaged_daily_summary_runs_on_its_schedule_with_the_stages_policy(pack
     [event] = summary["Events"].values()
     assert event == {"Type": "Schedule", "Properties": {"Schedule": "cron(0 7 * * ? *)"}}
     assert summary["Environment"] == api["Environment"]
+    assert summary["Layers"] == api["Layers"] == [{"Ref": "ManagedLayer"}]
 
     def policy(function: dict) -> dict:
         role = resources[function["Role"]["Fn::GetAtt"][0]]
@@ -93,7 +94,10 @@ def test_packaged_daily_summary_handler_runs_in_a_clean_interpreter(package, tmp
     """Lambda imports the handler string from the unzipped package alone (no app.py import
     first); without NOTIFY_EMAIL it answers that it sent nothing, touching no AWS service."""
     with zipfile.ZipFile(package) as code:
-        code.extractall(tmp_path)
+        code.extractall(tmp_path / "task")
+    with zipfile.ZipFile(package.with_name(LAYER_ZIP)) as layer:
+        layer.extractall(tmp_path / "opt")  # what Lambda mounts at /opt
+    site = next((tmp_path / "opt" / "python" / "lib").glob("python3*/site-packages"))
     event = {
         "version": "0",
         "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
@@ -107,7 +111,7 @@ def test_packaged_daily_summary_handler_runs_in_a_clean_interpreter(package, tmp
     }
     script = (
         "import importlib, json, sys\n"
-        "sys.path.insert(0, '.')  # Lambda's task root\n"
+        "sys.path[:0] = ['.', sys.argv[3]]  # Lambda's task root, then its layer\n"
         "module, _, name = sys.argv[1].rpartition('.')\n"
         "handler = getattr(importlib.import_module(module), name)\n"
         "print(json.dumps(handler(json.loads(sys.argv[2]), None)))\n"
@@ -122,8 +126,9 @@ def test_packaged_daily_summary_handler_runs_in_a_clean_interpreter(package, tmp
             script,
             "chalicelib.routes.schedules.daily_summary",
             json.dumps(event),
+            str(site),
         ],
-        cwd=tmp_path,
+        cwd=tmp_path / "task",
         env=env,
         capture_output=True,
         text=True,
