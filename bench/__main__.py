@@ -5,7 +5,7 @@ from __future__ import annotations
 import platform
 import sys
 
-from bench import burst, cold_start, first_request, hot_paths, package_size, reports
+from bench import burst, cold_start, cost, first_request, hot_paths, package_size, reports
 
 
 def main() -> int:
@@ -20,6 +20,7 @@ def main() -> int:
     reports.run(small=200, large=5_000) if quick else reports.run()
     package_size.run()
     burst.run(sessions=20, deliveries=100) if quick else burst.run()
+    cost.run(sales=5 if quick else 50)
     return 0
 
 
