@@ -89,3 +89,24 @@ def test_bull_buyer_exports_and_erases_a_buyer_of_the_local_store(local_state, b
     assert f"address removed from 1 order(s): {session_id}" in erased.output
     after = CliRunner().invoke(main, ["buyer", "export", email, "--stage", "local"])
     assert json.loads(after.stdout)["found"] is False
+
+
+def test_the_local_admin_gets_the_sellers_notices_and_a_summary_on_demand(local_state, buyer):
+    from datetime import UTC, datetime
+
+    from bull_chalice.commands.local import latest_receipts
+
+    email = f"notice-{uuid.uuid4().hex[:6]}@example.com"
+    session_id = buyer.buy(email)
+    buyer.receipt_for(email)
+    to_admin = [
+        m for m in latest_receipts(local_state.moto_url, 500) if m["to"] == local_state.admin_email
+    ]
+    assert any(m["subject"].startswith("[Bull Local Store] New sale: ") for m in to_admin)
+    assert session_id  # the sale the notice is about
+    today = datetime.now(UTC).date().isoformat()  # the local stack reports in UTC
+    result = CliRunner().invoke(main, ["notify", "summary", "--stage", "local", "--date", today])
+    assert result.exit_code == 0, result.output
+    assert f"Mailed {local_state.admin_email}: Daily summary {today}: " in result.output
+    listed = CliRunner().invoke(main, ["mail", "--limit", "5"])
+    assert f"Daily summary {today}" in listed.output
