@@ -107,7 +107,8 @@ class LocalStack:
         self.data = KeptData(self.state_dir / "data")
         self.fresh = fresh
         self.store_currency = store_currency
-        # Checkout's selling options (promotion codes, tax...), as the operator's env sets them.
+        # Checkout's selling options (promotion codes, tax...) and the per-client limits
+        # (RATE_LIMIT_*), as the operator's env sets them.
         self.selling = dict(selling or {})
         # The seller's notices go to the admin unless told otherwise ("" turns them off).
         self.notify_email = admin_email if notify_email is None else notify_email
@@ -131,7 +132,9 @@ class LocalStack:
             state_dir=paths.state_dir(),
             fresh=env.get("BULL_FRESH", "") == "1",
             store_currency=env.get("STORE_CURRENCY") or "usd",
-            selling={k: env[k] for k in config.SELLING_SETTINGS if env.get(k)},
+            selling={
+                k: env[k] for k in (*config.SELLING_SETTINGS, *config.LIMIT_SETTINGS) if env.get(k)
+            },
             notify_email=env.get("NOTIFY_EMAIL"),
         )
 

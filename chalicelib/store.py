@@ -23,6 +23,7 @@ from chalicelib.catalog.products import Catalog
 from chalicelib.payments.checkout import Checkout, SellingOptions
 from chalicelib.platform import aws, config
 from chalicelib.platform.aws import AwsClients
+from chalicelib.platform.limits import RateLimiter, route_limits
 from chalicelib.platform.secrets import Secrets
 from chalicelib.platform.tables import Tables, bind_tables
 from chalicelib.platform.transactions import Transactions
@@ -38,7 +39,7 @@ from chalicelib.sale.orders import Orders
 from chalicelib.sale.privacy import Privacy
 from chalicelib.sale.purchases import Purchases
 from chalicelib.sale.receipts import Mailer
-from chalicelib.sale.thanks import ThankYou
+from chalicelib.sale.thanks import ThankYou, UnknownSessions
 
 T = TypeVar("T")
 # Services that write absolute URLs (links in mails, Stripe's redirects) are built per base URL:
@@ -168,6 +169,21 @@ class Store:
             clock=self.clock,
         )
 
+    @functools.cached_property
+    def limiter(self) -> RateLimiter:
+        """Per-client limits on the routes that call Stripe or send mail (issue 15)."""
+        return RateLimiter(
+            self.tables.rate_counts,
+            limits=route_limits(self.settings),
+            key=lambda: self.secret("LINK_SIGNING_KEY"),
+            clock=self.clock,
+        )
+
+    @functools.cached_property
+    def unknown_sessions(self) -> UnknownSessions:
+        """Checkout Session ids Stripe did not know, kept for this container's life."""
+        return UnknownSessions(self.tables.unknown_sessions, self.clock)
+
     def webhook_secret(self) -> str:
         return self.secret("STRIPE_WEBHOOK_SECRET")
 
@@ -252,6 +268,8 @@ class Store:
             page_links=self.link_policy(page),
             clock=self.clock,
             store_id=self.settings.store_id,
+            unknown=self.unknown_sessions,
+            limiter=self.limiter,
         )
 
     def library(self, public: str, page: str) -> Library:

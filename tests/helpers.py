@@ -303,7 +303,10 @@ def counts() -> dict[str, int]:
     return {
         "products": len(rows(Product)),
         "purchases": len(rows(Purchase)),
-        "links": len(rows(DownloadLink)),
+        # The rate limiter's counts and remembered unknown sessions are not what the store holds.
+        "links": len(
+            [r for r in rows(DownloadLink) if not r.token_hash.startswith(("limit#", "unknown#"))]
+        ),
         "sales_days": len(rollups),
         "orders": sum(r.orders for r in rollups),
         "receipts": len(sent_emails()),
@@ -326,3 +329,56 @@ def sale_state(session_id: str = SESSION) -> dict[str, Any]:
         "refunded_rollup": sum(r.refunded_cents for r in rollups),
         "receipts": len(sent_emails()),
     }
+
+
+def from_ip(
+    source_ip: str,
+    verb: str,
+    path: str,
+    *,
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """One request from the client at `source_ip`, as API Gateway sends it (a REST proxy
+    event whose `requestContext.identity.sourceIp` is that address), answered by the app the
+    way Lambda does: its proxy result (`statusCode`, `headers`, `body`)."""
+    from app import app
+    from bull_chalice.rehearse import gateway
+
+    api = gateway.RestApi(
+        {r: {m: gateway.Method(r, m, None) for m in e} for r, e in app.routes.items()}
+    )
+    method, params = api.match(path.split("?")[0], verb)
+    event = gateway.build_event(
+        stage=gateway.Stage("api", ""),
+        method=method,
+        params=params,
+        verb=verb,
+        resource_path=path.split("?")[0],
+        raw_query=path.partition("?")[2],
+        headers=[("Host", "store.example.test"), *(headers or {}).items()],
+        body=body,
+        source_ip=source_ip,
+        domain_name="store.example.test",
+        binary=False,
+    )
+    return app(event, None)
+
+
+def requests_per_thread(monkeypatch: Any) -> None:
+    """Each thread sees its own Chalice request, as each Lambda container does (a Chalice app
+    keeps one `current_request`: threads sharing it would read each other's)."""
+    import threading
+
+    from chalice import Chalice
+
+    local = threading.local()
+
+    class PerThread:
+        def __get__(self, obj: Any, owner: Any = None) -> Any:
+            return getattr(local, "request", None)
+
+        def __set__(self, obj: Any, value: Any) -> None:
+            local.request = value
+
+    monkeypatch.setattr(Chalice, "current_request", PerThread(), raising=False)

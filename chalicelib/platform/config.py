@@ -58,6 +58,14 @@ class Settings:
     # The seller's address for a mail per sale, refund, dispute and fraud warning and a daily
     # summary; empty: no notifications.
     notify_email: str = ""
+    # Requests one client (API Gateway's source IP) may make (issue 15): per minute to checkout,
+    # thanks, the library's form and the license API; and Stripe lookups of /thanks that found
+    # no session of this store, per 10 minutes.
+    checkout_per_minute: int = 20
+    thanks_per_minute: int = 60
+    thanks_unknown_per_10_minutes: int = 10
+    library_per_minute: int = 30
+    licenses_per_minute: int = 60
 
     @property
     def cognito_issuer(self) -> str:
@@ -132,12 +140,25 @@ def load(environ: Mapping[str, str]) -> Settings:
         tax_behavior=_choice(environ, "TAX_BEHAVIOR", ("exclusive", "inclusive")),
         managed_payments=_bool(environ, "MANAGED_PAYMENTS"),
         notify_email=email_address("NOTIFY_EMAIL", _env("NOTIFY_EMAIL")),
+        checkout_per_minute=_int(environ, "RATE_LIMIT_CHECKOUT", 20, 1, 100_000),
+        thanks_per_minute=_int(environ, "RATE_LIMIT_THANKS", 60, 1, 100_000),
+        thanks_unknown_per_10_minutes=_int(environ, "RATE_LIMIT_THANKS_UNKNOWN", 10, 1, 100_000),
+        library_per_minute=_int(environ, "RATE_LIMIT_LIBRARY", 30, 1, 100_000),
+        licenses_per_minute=_int(environ, "RATE_LIMIT_LICENSES", 60, 1, 100_000),
     )
 
 
 # The seller's Checkout choices (issue 13): kept by `bull setup` across runs and passed on by
 # the local stack from its own environment.
 SELLING_SETTINGS = ("ALLOW_PROMOTION_CODES", "STRIPE_TAX", "TAX_BEHAVIOR", "MANAGED_PAYMENTS")
+# The per-client limits (issue 15), passed on the same way.
+LIMIT_SETTINGS = (
+    "RATE_LIMIT_CHECKOUT",
+    "RATE_LIMIT_THANKS",
+    "RATE_LIMIT_THANKS_UNKNOWN",
+    "RATE_LIMIT_LIBRARY",
+    "RATE_LIMIT_LICENSES",
+)
 
 
 # One plain address: a name, an @ and a dotted domain; no spaces, no list, no display name.

@@ -14,7 +14,13 @@ from chalicelib import store
 from chalicelib.admin.auth import gateway_authorizer
 from chalicelib.web.base_url import public_url
 from chalicelib.web.pages import render
-from chalicelib.web.responses import error_boundaries, header, page_base, read_fields
+from chalicelib.web.responses import (
+    client_ip,
+    error_boundaries,
+    header,
+    page_base,
+    read_fields,
+)
 
 bp = Blueprint(__name__)
 ADMIN_AUTHORIZER = gateway_authorizer()
@@ -30,6 +36,22 @@ def admin_only(handler: Callable[..., Any]) -> Callable[..., Any]:
         return handler(*args, **kwargs)
 
     return api_route(wrapped)
+
+
+def limited(route: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Count each request against the client's limit for `route` (see
+    `chalicelib.platform.limits`) before `handler` runs; put it under the error boundary, which
+    answers `RateLimited` with 429 and `Retry-After`."""
+
+    def decorator(handler: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(handler)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            store.current().limiter.take(route, client_ip(bp.current_request))
+            return handler(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
 
 
 def page(template: str, **context: Any) -> str:

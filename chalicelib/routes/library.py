@@ -11,6 +11,7 @@ from chalicelib.routes.common import (
     bp,
     browser_route,
     json_fields,
+    limited,
     page,
     public_base,
 )
@@ -36,6 +37,7 @@ def library_ask() -> Response:
 
 @bp.route("/library", methods=["POST"], content_types=BODY_TYPES)
 @browser_route
+@limited("library")
 def library_mail() -> Response:
     """Mails a sign-in link to the buyer's library, valid for an hour, to an address that
     bought anything; answers the same words whether or not it did (no enumeration).
@@ -51,7 +53,8 @@ def library_mail() -> Response:
 
     Raises:
         BadRequest (400) for a missing or malformed address (the form again, what to fix
-        beside it), Unavailable (503) when the store failed.
+        beside it), RateLimited (429, `Retry-After`) past the client's asks a minute,
+        Unavailable (503) when the store failed.
     """
     request = bp.current_request
     fields = json_fields()

@@ -15,6 +15,7 @@ from chalicelib.routes.common import (
     bp,
     browser_route,
     json_fields,
+    limited,
     page,
     public_base,
 )
@@ -63,6 +64,7 @@ def list_products() -> Response:
 
 @bp.route("/checkout/{product_id}", methods=["POST"], content_types=BODY_TYPES)
 @browser_route
+@limited("checkout")
 def checkout(product_id: str) -> Response:
     """303 to Stripe Checkout for the product at its recorded price, or at the amount the buyer
     chose for a pay-what-you-want product.
@@ -86,6 +88,7 @@ def checkout(product_id: str) -> Response:
     Raises:
         NotFound (404) for an unknown or inactive product, BadRequest (400) for an unreadable
         body, email or amount (`bad_email`, `bad_amount`, `amount_too_low`, `amount_too_high`),
+        RateLimited (429, `Retry-After`) past the client's checkouts a minute,
         PaymentProviderError (502) when Stripe is unreachable.
     """
     request = bp.current_request
@@ -122,6 +125,7 @@ def _storefront_to_fix(product_id: str, fields: dict[str, Any], exc: BadRequest)
 
 @bp.route("/thanks", methods=["GET"])
 @browser_route
+@limited("thanks")
 def thanks() -> Response:
     """After payment: fulfils (idempotently) and shows the download link, or says it is pending.
 
@@ -132,12 +136,15 @@ def thanks() -> Response:
         200: the thanks page (HTML): the download link once paid, else that the receipt follows.
 
     Raises:
-        NotFound (404) for a missing or unknown session, PaymentProviderError (502) when Stripe
-        is unreachable, Unavailable (503) when the store failed.
+        NotFound (404) for a missing, malformed or unknown session, RateLimited (429,
+        `Retry-After`) past the client's requests a minute or its lookups that found nothing,
+        PaymentProviderError (502) when Stripe is unreachable, Unavailable (503) when the store
+        failed.
     """
     request = bp.current_request
     session_id = (request.query_params or {}).get("session_id", "")
-    shown = store.current().thank_you(public_base(), page_base(request)).page(session_id)
+    thank_you = store.current().thank_you(public_base(), page_base(request))
+    shown = thank_you.page(session_id, client_ip(request))
     body = page(
         "thanks.html",
         paid=shown.paid,

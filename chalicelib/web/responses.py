@@ -85,6 +85,7 @@ TITLES = {
     405: "Not allowed here",
     413: "Too large",
     415: "That request could not be read",
+    429: "Too many requests",
     500: "Something went wrong",
     502: "Payment provider unavailable",
     503: "Temporarily unavailable",
@@ -117,7 +118,9 @@ def _error_boundary(
             except StoreError as exc:
                 if exc.status >= 500:
                     logger.warning("%s: %s (%s)", handler.__name__, exc.message, exc.__cause__)
-                return answer(exc, current_request())
+                response = answer(exc, current_request())
+                response.headers.update(getattr(exc, "headers", {}))  # e.g. 429's Retry-After
+                return response
             except Exception as exc:
                 logger.exception("unhandled error: %s", type(exc).__name__)
                 return unexpected(current_request())

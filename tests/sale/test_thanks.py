@@ -5,13 +5,23 @@ not know."""
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import timedelta
 
 import pytest
 
 from chalicelib import store
-from chalicelib.platform.tables import Purchase
-from tests.helpers import buy, page_message, sent_emails
+from chalicelib.platform.tables import Purchase, UnknownSession
+from tests.helpers import (
+    buy,
+    fresh_store,
+    from_ip,
+    page_message,
+    requests_per_thread,
+    sent_emails,
+)
+
+PROBER, BUYER_IP = "203.0.113.66", "198.51.100.5"
 
 
 def _pay(standin, session_id, email="buyer@example.test"):
@@ -104,3 +114,76 @@ def test_thanks_for_a_missing_or_unknown_session_is_404(shop, client, product, q
     assert page_message(response) == "We could not find that checkout."
     # The page repeats nothing of what was asked, escaped or not.
     assert "evil" not in response.body.decode() and "cs_test_unknown" not in response.body.decode()
+
+
+class StripeLookups:
+    """Counts the store's Checkout Session lookups at Stripe."""
+
+    def __init__(self, monkeypatch):
+        from chalicelib.payments.checkout import Checkout
+
+        self.calls = []
+        real = Checkout.retrieve_session
+
+        def counted(checkout, session_id):
+            self.calls.append(session_id)
+            return real(checkout, session_id)
+
+        monkeypatch.setattr(Checkout, "retrieve_session", counted)
+
+
+def test_300_random_session_ids_make_at_most_a_handful_of_stripe_calls(shop, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    lookups = StripeLookups(monkeypatch)
+    requests_per_thread(monkeypatch)
+
+    def thanks(_):
+        return from_ip(PROBER, "GET", f"/thanks?session_id=cs_test_{secrets.token_hex(16)}")
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        answers = list(pool.map(thanks, range(300)))
+
+    assert len(lookups.calls) <= 10  # RATE_LIMIT_THANKS_UNKNOWN a client per 10 minutes
+    assert {a["statusCode"] for a in answers} == {404, 429}
+    assert all(a["headers"]["Retry-After"] for a in answers if a["statusCode"] == 429)
+
+
+def test_an_unknown_session_asked_again_makes_no_stripe_call_even_in_another_container(
+    shop, monkeypatch, clock
+):
+    lookups = StripeLookups(monkeypatch)
+    for _ in range(3):
+        assert from_ip(PROBER, "GET", "/thanks?session_id=cs_test_nosuch")["statusCode"] == 404
+    fresh_store(clock)  # another Lambda container: remembered in DynamoDB
+    assert from_ip(BUYER_IP, "GET", "/thanks?session_id=cs_test_nosuch")["statusCode"] == 404
+    assert lookups.calls == ["cs_test_nosuch"]
+    (marker,) = [u for u in UnknownSession.scan() if u.token_hash.startswith("unknown#")]
+    assert "cs_test_nosuch" not in marker.token_hash
+    assert timedelta(minutes=9) < marker.purge_at - clock() <= timedelta(minutes=10)
+    clock.advance(timedelta(minutes=11))  # forgotten: Stripe is asked again
+    fresh_store(clock)
+    from_ip(PROBER, "GET", "/thanks?session_id=cs_test_nosuch")
+    assert lookups.calls == ["cs_test_nosuch"] * 2
+
+
+@pytest.mark.parametrize(
+    "session_id",
+    ["cs_", "cs_test_a-b", "cs_test_a%0A", "pi_test_123", "cs_test_" + "a" * 300, "CS_TEST_A"],
+)
+def test_a_malformed_session_id_is_404_without_asking_stripe(shop, monkeypatch, session_id):
+    lookups = StripeLookups(monkeypatch)
+    answer = from_ip(PROBER, "GET", f"/thanks?session_id={session_id}")
+    assert answer["statusCode"] == 404
+    assert lookups.calls == []
+
+
+def test_a_buyer_reloading_thanks_does_not_use_up_the_lookups_that_find_nothing(
+    shop, client, product
+):
+    buy(client, product.id)
+    session_id = next(iter(shop.sessions))
+    _pay(shop, session_id)
+    answers = [from_ip(BUYER_IP, "GET", f"/thanks?session_id={session_id}") for _ in range(15)]
+    assert {a["statusCode"] for a in answers} == {200}
+    assert from_ip(BUYER_IP, "GET", "/thanks?session_id=cs_test_typo")["statusCode"] == 404

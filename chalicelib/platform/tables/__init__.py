@@ -23,7 +23,14 @@ from chalicelib.platform.tables.binding import (
     bind_models,
     bind_tables,
 )
-from chalicelib.platform.tables.links import DownloadLink, LibraryToken, License, MailAllowance
+from chalicelib.platform.tables.links import (
+    DownloadLink,
+    LibraryToken,
+    License,
+    MailAllowance,
+    RateCount,
+    UnknownSession,
+)
 from chalicelib.platform.tables.products import ListedProductsIndex, Product
 from chalicelib.platform.tables.purchases import (
     DisputeRecord,
@@ -52,9 +59,11 @@ __all__ = [
     "PaymentIntentIndex",
     "Product",
     "Purchase",
+    "RateCount",
     "RecentIndex",
     "RefundRecord",
     "Tables",
+    "UnknownSession",
     "bind_models",
     "bind_tables",
     "month_partition",

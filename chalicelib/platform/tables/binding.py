@@ -9,18 +9,28 @@ from pynamodb.connection import Connection
 from pynamodb.models import Model
 
 from chalicelib.platform.config import Settings
-from chalicelib.platform.tables.links import DownloadLink, LibraryToken, License, MailAllowance
+from chalicelib.platform.tables.links import (
+    DownloadLink,
+    LibraryToken,
+    License,
+    MailAllowance,
+    RateCount,
+    UnknownSession,
+)
 from chalicelib.platform.tables.products import Product
 from chalicelib.platform.tables.purchases import Purchase
 from chalicelib.platform.tables.sales import DailySales
 
 ALL_MODELS: tuple[type[Model], ...] = (Product, Purchase, DownloadLink, DailySales)
 # Item types kept in another model's table (with its key schema): the links table also holds
-# the library's sign-in tokens and mail allowances, which its TTL (`purge_at`) removes.
+# the library's sign-in tokens and mail allowances, the rate limiter's counts and unknown
+# Checkout Sessions, which its TTL (`purge_at`) removes.
 SHARED_MODELS: dict[type[Model], type[Model]] = {
     LibraryToken: DownloadLink,
     MailAllowance: DownloadLink,
     License: DownloadLink,
+    RateCount: DownloadLink,
+    UnknownSession: DownloadLink,
 }
 
 
@@ -35,6 +45,8 @@ class Tables:
     library_tokens: type[LibraryToken]
     allowances: type[MailAllowance]
     licenses: type[License]
+    rate_counts: type[RateCount]
+    unknown_sessions: type[UnknownSession]
 
 
 def bind_tables(settings: Settings, connection: Connection | None = None) -> Tables:
@@ -48,6 +60,8 @@ def bind_tables(settings: Settings, connection: Connection | None = None) -> Tab
         library_tokens=LibraryToken,
         allowances=MailAllowance,
         licenses=License,
+        rate_counts=RateCount,
+        unknown_sessions=UnknownSession,
     )
 
 
@@ -65,6 +79,8 @@ def bind_models(settings: Settings, connection: Connection | None = None) -> Non
         LibraryToken: settings.links_table,
         MailAllowance: settings.links_table,
         License: settings.links_table,
+        RateCount: settings.links_table,
+        UnknownSession: settings.links_table,
     }
     for model, table_name in names.items():
         model.Meta.table_name = table_name

@@ -1,6 +1,6 @@
 """The links table: buyers' download links, and the library's sign-in tokens and mail
-allowances and the purchases' license keys, which share the table (and its key schema) under
-prefixed keys."""
+allowances, the purchases' license keys, the rate limiter's counts and the unknown Checkout
+Sessions, which share the table (and its key schema) under prefixed keys."""
 
 from __future__ import annotations
 
@@ -99,3 +99,30 @@ class License(Model):
     activation_count = NumberAttribute(default=0)
     activations = MapAttribute(default=dict)
     created_at = UTCDateTimeAttribute()
+
+
+class RateCount(Model):
+    """How many requests one client made to one route in one fixed window: an item of the
+    links table keyed `limit#<route>#<HMAC of the client's IP>#<window start>`. Each request
+    adds one with a single conditional `ADD` (never a read first), so Lambda containers racing
+    each other never exceed the limit; DynamoDB deletes it at `purge_at`."""
+
+    class Meta:
+        table_name = "links"
+        billing_mode = ON_DEMAND
+
+    token_hash = UnicodeAttribute(hash_key=True)
+    hits = NumberAttribute(null=True)
+    purge_at = TTLAttribute(null=True)
+
+
+class UnknownSession(Model):
+    """A Checkout Session id Stripe said is not this store's (or does not exist), keyed
+    `unknown#<SHA-256 of the id>`, so asking again makes no Stripe call until `purge_at`."""
+
+    class Meta:
+        table_name = "links"
+        billing_mode = ON_DEMAND
+
+    token_hash = UnicodeAttribute(hash_key=True)
+    purge_at = TTLAttribute()
