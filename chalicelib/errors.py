@@ -99,17 +99,14 @@ class ReceiptRejected(StoreError):
     code = "receipt_rejected"
 
 
-class RateLimited(StoreError):
-    """One client asked a route more often than its limit allows: 429 with `Retry-After`, the
-    seconds until its window ends."""
+class RateLimited(TooManyRequests):
+    """One client asked a route more often than its limit allows (`chalicelib.platform.limits`):
+    429 with `Retry-After`, the seconds until its window ends."""
 
-    status = 429
     code = "rate_limited"
 
     def __init__(self, retry_after: int) -> None:
-        super().__init__("Too many requests from your address. Please wait a little and try again.")
-        self.retry_after = max(1, int(retry_after))
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after)}
+        super().__init__(
+            "Too many requests from your address. Please wait a little and try again.",
+            retry_after=max(1, int(retry_after)),
+        )

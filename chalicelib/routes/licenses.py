@@ -6,12 +6,13 @@ from __future__ import annotations
 from chalice import Response
 
 from chalicelib import store
-from chalicelib.routes.common import api_route, bp, json_fields
+from chalicelib.routes.common import api_route, bp, json_fields, limited
 from chalicelib.web.responses import BODY_TYPES, NO_STORE, client_ip, json_response
 
 
 @bp.route("/licenses/validate", methods=["POST"], content_types=BODY_TYPES)
 @api_route
+@limited("licenses")
 def license_validate() -> Response:
     """Whether a license key works: its purchase is paid and not refunded, revoked or disputed
     (and, given an `instance_id`, that instance is active on it).
@@ -29,7 +30,8 @@ def license_validate() -> Response:
     Raises:
         BadRequest (400) for an unreadable body, no `license_key` or a malformed
         `instance_id`; TooManyRequests (429, `Retry-After`) after too many unknown keys from
-        this client; Unavailable (503) when the store failed.
+        this client, or past its license calls a minute (`rate_limited`); Unavailable (503)
+        when the store failed.
     """
     answer = store.current().licenses.validate(json_fields(), client_ip(bp.current_request))
     return json_response(answer, headers=NO_STORE)
@@ -37,6 +39,7 @@ def license_validate() -> Response:
 
 @bp.route("/licenses/activate", methods=["POST"], content_types=BODY_TYPES)
 @api_route
+@limited("licenses")
 def license_activate() -> Response:
     """Activates a license key on one more instance (a machine, a site), up to the product's
     activation limit, however many activations arrive at once.
@@ -61,6 +64,7 @@ def license_activate() -> Response:
 
 @bp.route("/licenses/deactivate", methods=["POST"], content_types=BODY_TYPES)
 @api_route
+@limited("licenses")
 def license_deactivate() -> Response:
     """Frees one activation of a license key.
 

@@ -119,7 +119,8 @@ def _error_boundary(
                 if exc.status >= 500:
                     logger.warning("%s: %s (%s)", handler.__name__, exc.message, exc.__cause__)
                 response = answer(exc, current_request())
-                response.headers.update(getattr(exc, "headers", {}))  # e.g. 429's Retry-After
+                if getattr(exc, "retry_after", None):  # 429: when the client may ask again
+                    response.headers["Retry-After"] = str(exc.retry_after)
                 return response
             except Exception as exc:
                 logger.exception("unhandled error: %s", type(exc).__name__)
@@ -132,10 +133,7 @@ def _error_boundary(
 
 
 def _json_answer(exc: StoreError) -> Response:
-    answer = json_error(exc.status, exc.code, exc.message)
-    if getattr(exc, "retry_after", None):
-        answer.headers["Retry-After"] = str(exc.retry_after)
-    return answer
+    return json_error(exc.status, exc.code, exc.message)
 
 
 def _html_answer(exc: StoreError, request: Any) -> Response:

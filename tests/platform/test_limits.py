@@ -143,3 +143,23 @@ def test_429_carries_retry_after_with_the_routes_own_body(answers_html, env):
     else:
         error = json.loads(answer.body)["error"]
         assert error["code"] == "rate_limited" and "try again" in error["message"]
+
+
+def test_the_license_api_answers_429_json_past_its_limit(client, monkeypatch, clock):
+    monkeypatch.setenv("RATE_LIMIT_LICENSES", "2")
+    fresh_store(clock)
+    body = json.dumps({"license_key": "NOPE"}).encode()
+    headers = {"Content-Type": "application/json"}
+    calls = [
+        from_ip(ONE, "POST", f"/licenses/{action}", body=body, headers=headers)
+        for action in ("validate", "activate", "deactivate")
+    ]
+    assert [c["statusCode"] != 429 for c in calls] == [True, True, False]
+    refused = calls[-1]
+    assert refused["headers"]["Content-Type"] == "application/json"
+    assert json.loads(refused["body"])["error"]["code"] == "rate_limited"
+    assert int(refused["headers"]["Retry-After"]) in range(1, 61)
+    assert (
+        from_ip(OTHER, "POST", "/licenses/validate", body=body, headers=headers)["statusCode"]
+        != 429
+    )
