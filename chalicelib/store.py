@@ -103,7 +103,9 @@ class Store:
     @functools.cached_property
     def notices(self) -> SellerNotices:
         """The seller's notices and daily summary to `NOTIFY_EMAIL` (nothing when unset)."""
-        return SellerNotices(self.mailer, self.settings.notify_email, self.clock, self.reports)
+        s = self.settings
+        mailer = Mailer(self.clients.ses_brief(), sender=s.sender_email, site_name=s.site_name)
+        return SellerNotices(mailer, s.notify_email, self.clock, self.reports)
 
     @functools.cached_property
     def links(self) -> Links:

@@ -52,7 +52,7 @@ def _client(service: str, **config: Any) -> Any:
         return _boto3_session().client(
             service,
             region_name=settings.region,
-            config=Config(retries={"max_attempts": 3, "mode": "standard"}, **config),
+            config=Config(**{"retries": {"max_attempts": 3, "mode": "standard"}, **config}),
         )
 
 
@@ -66,6 +66,15 @@ def s3_client() -> Any:
 @functools.cache
 def ses_client() -> Any:
     return _client("ses")
+
+
+@functools.cache
+def ses_brief_client() -> Any:
+    """SES for mail nobody waits on (the seller's notices, sent while Stripe waits for the
+    webhook's answer): one attempt with short timeouts, so an SES that is slow or unreachable
+    costs a webhook seconds, not minutes."""
+    once = {"total_max_attempts": 1, "mode": "standard"}
+    return _client("ses", connect_timeout=2, read_timeout=5, retries=once)
 
 
 @functools.cache
@@ -103,6 +112,7 @@ class AwsClients:
 
     s3: Callable[[], Any] = field(default=lambda: s3_client())
     ses: Callable[[], Any] = field(default=lambda: ses_client())
+    ses_brief: Callable[[], Any] = field(default=lambda: ses_brief_client())
     ssm: Callable[[], Any] = field(default=lambda: ssm_client())
     dynamodb: Callable[[], Connection] = field(default=lambda: dynamodb_connection())
 
@@ -112,6 +122,7 @@ def reset() -> None:
     for getter in (
         s3_client,
         ses_client,
+        ses_brief_client,
         ssm_client,
         dynamodb_connection,
         _boto3_session,

@@ -52,8 +52,13 @@ def _result(answer) -> str:
 
 
 def _failing_for(monkeypatch, address: str, error: Exception) -> None:
-    """SES fails every mail to `address` with `error` and sends the rest."""
-    ses = aws.ses_client()
+    """SES fails every mail to `address` with `error` and sends the rest (on both clients: the
+    receipts' and the notices' brief one)."""
+    for ses in (aws.ses_client(), aws.ses_brief_client()):
+        _fail_on(monkeypatch, ses, address, error)
+
+
+def _fail_on(monkeypatch, ses, address: str, error: Exception) -> None:
     real = ses.send_email
 
     def send(**kwargs):
@@ -175,7 +180,7 @@ def test_a_product_name_with_markup_is_escaped_in_the_notice(notify, client, pro
     from chalicelib import store
 
     store.current().catalog.update(product.id, {"name": "<script>alert(1)</script> & Co"})
-    ses = aws.ses_client()
+    ses = aws.ses_brief_client()
     real, parts = ses.send_email, []
 
     def recording(**kwargs):
@@ -322,3 +327,11 @@ def test_a_receipt_sent_again_after_its_claim_expired_brings_no_second_notice(
     assert _result(deliver(client, payload)) == "fulfilled"
     assert len(mails_to(BUYER)) == 2
     assert len(mails_to(SELLER)) == 1
+
+
+def test_a_notice_tries_ses_once_and_briefly_while_stripe_waits():
+    config = aws.ses_brief_client().meta.config
+    assert config.retries["total_max_attempts"] == 1
+    assert (config.connect_timeout, config.read_timeout) == (2, 5)
+    # Receipts keep their retries: a buyer's receipt is worth waiting for.
+    assert aws.ses_client().meta.config.retries["total_max_attempts"] > 1
