@@ -240,6 +240,7 @@ class Store:
                 clock=self.clock,
                 currency=self.settings.currency,
                 notices=self.notices,
+                figures_shards=self.settings.sales_shards,
             ),
         )
 
@@ -259,6 +260,7 @@ class Store:
                 refund=lambda intent, key: self.checkout(url).refund(intent, idempotency_key=key),
                 refund_on_fraud_warning=self.settings.refund_on_fraud_warning,
                 notices=self.notices,
+                figures_shards=self.settings.sales_shards,
             ),
         )
 

@@ -66,6 +66,8 @@ class Settings:
     thanks_unknown_per_10_minutes: int = 10
     library_per_minute: int = 30
     licenses_per_minute: int = 60
+    # Figures items per product and day (issue 15): concurrent sales spread over them.
+    sales_shards: int = 16
 
     @property
     def cognito_issuer(self) -> str:
@@ -145,6 +147,7 @@ def load(environ: Mapping[str, str]) -> Settings:
         thanks_unknown_per_10_minutes=_int(environ, "RATE_LIMIT_THANKS_UNKNOWN", 10, 1, 100_000),
         library_per_minute=_int(environ, "RATE_LIMIT_LIBRARY", 30, 1, 100_000),
         licenses_per_minute=_int(environ, "RATE_LIMIT_LICENSES", 60, 1, 100_000),
+        sales_shards=_int(environ, "SALES_SHARDS", 16, 1, 99),
     )
 
 

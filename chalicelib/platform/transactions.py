@@ -7,6 +7,7 @@ changing the item at that moment). Callers say which reasons mean "read again an
 
 from __future__ import annotations
 
+import random
 import time
 import uuid
 from collections.abc import Callable, Collection, Iterator
@@ -20,7 +21,11 @@ from chalicelib.errors import Unavailable
 
 T = TypeVar("T")
 ATTEMPTS = 4
+BACKOFF = 0.025  # seconds before the first retry; doubles each time, plus up to as much jitter
 CONFLICT = "TransactionConflict"
+# What a plain write gets when a transaction is writing its item at that moment; the SDK does
+# not retry it.
+WRITE_CONFLICT = "TransactionConflictException"
 CONDITION = "ConditionalCheckFailed"
 
 
@@ -53,10 +58,12 @@ class Transactions:
         connection: Callable[[], Any],
         attempts: int = ATTEMPTS,
         sleep: Callable[[float], None] = time.sleep,
+        jitter: Callable[[], float] = random.random,
     ) -> None:
         self._connection = connection
         self._attempts = attempts
         self._sleep = sleep
+        self._jitter = jitter
 
     @contextmanager
     def write(self, *, idempotent: bool = False) -> Iterator[TransactWrite]:
@@ -73,7 +80,8 @@ class Transactions:
         """Run `step` (which reads, decides and writes one transaction) until it commits.
 
         After a cancellation with a reason in `retry_on` it runs again, on fresh reads, up to
-        the attempt limit.
+        the attempt limit, after an exponential back-off with jitter (25-50 ms, 50-100 ms,
+        100-200 ms), so that requests which collided once do not collide again in step.
 
         Raises:
             Cancelled: the transaction was cancelled for another reason.
@@ -89,7 +97,29 @@ class Transactions:
                         raise Cancelled(reasons) from exc
                     raise Unavailable(failure) from exc
                 if attempt + 1 < self._attempts:
-                    self._sleep(0.05 * (attempt + 1))
+                    delay = BACKOFF * 2**attempt
+                    self._sleep(delay * (1 + self._jitter()))
             except PynamoDBException as exc:
                 raise Unavailable(failure) from exc
         raise Unavailable(failure)
+
+    def single(self, write: Callable[[], T]) -> T:
+        """Run one plain write (`item.update(...)`, `item.save(...)`), again after the same
+        back-off when it met a transaction in flight on its item (`TransactionConflictException`,
+        e.g. a duplicate delivery's transaction on the purchase), up to the attempt limit.
+
+        Raises:
+            PynamoDBException: whatever else the write raised (a failed condition, DynamoDB
+                failing), or the last conflict when the attempts ran out.
+        """
+        for attempt in range(self._attempts):
+            try:
+                return write()
+            except PynamoDBException as exc:
+                if getattr(exc, "cause_response_code", None) != WRITE_CONFLICT:
+                    raise
+                if attempt + 1 == self._attempts:
+                    raise
+                delay = BACKOFF * 2**attempt
+                self._sleep(delay * (1 + self._jitter()))
+        raise AssertionError("unreachable")

@@ -59,6 +59,7 @@ class AfterSale(SellerActions):
         refund: Callable[[str, str], str] | None = None,
         refund_on_fraud_warning: bool = False,
         notices: SellerNotices | None = None,
+        figures_shards: int = 1,
     ) -> None:
         changes = PurchaseChanges(
             purchases=purchases,
@@ -67,6 +68,7 @@ class AfterSale(SellerActions):
             timezone=timezone,
             clock=clock,
             applied=notices.changed if notices is not None else None,
+            figures_shards=figures_shards,
         )
         super().__init__(
             purchases=purchases, links=links, mailer=mailer, changes=changes, clock=clock

@@ -43,10 +43,12 @@ class PurchaseChanges:
         timezone: str,
         clock: Callable[[], datetime],
         applied: Callable[[str, Purchase, Change, datetime], None] | None = None,
+        figures_shards: int = 1,
     ) -> None:
         # Told of each change newly written (result, purchase as read, change, time): the
         # seller's notices. Never of a duplicate; it must not raise.
         self._applied = applied
+        self._shards = figures_shards
         self._purchases = purchases
         self._links = links
         self._transactions = transactions
@@ -133,7 +135,7 @@ class PurchaseChanges:
                 # On the day of the refund or the lost dispute, in the series of the sale.
                 series = purchase.figures_key or purchase.product_id
                 tx.update(
-                    figures_item(at, self._timezone, series),
+                    figures_item(at, self._timezone, series, purchase.session_id, self._shards),
                     actions=[*figures, DailySales.currency.set(purchase.currency)],
                 )
 

@@ -1,14 +1,21 @@
-"""The sales figures: one item per product (and currency other than the store's) and
+"""The sales figures: items per product (and currency other than the store's) and
 store-timezone day, kept up to date by every sale, refund and lost dispute, and the reports
 built from them: per day (zero days included), totals, per product, other currencies.
 
+A day's series is split across `SALES_SHARDS` items (sort key `…#s07`), each sale counting in
+the one its session id picks, so a launch's concurrent sales rarely write the same item (one
+item would cancel concurrent transactions with `TransactionConflict`; see
+docs/ARCHITECTURE.md). A report adds up every item of a day, sharded or (as stores wrote them
+before) not.
+
 A report reads the `DailySales` partitions of the months it covers with a sort-key range, so
-its cost grows with the days asked, never with the purchases stored.
+its cost grows with the days asked (times the shards), never with the purchases stored.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 from collections import defaultdict
 from dataclasses import dataclass
@@ -55,12 +62,22 @@ def sale_day(when: datetime, timezone: str) -> str:
     return when.astimezone(ZoneInfo(timezone)).date().isoformat()
 
 
-def figures_item(when: datetime, timezone: str, series: str) -> DailySales:
-    """The figures item of a series on the store-timezone day of `when` (key only). A series is
-    a product (`prod_x`), or a product's sales in a currency other than the store's
-    (`prod_x#eur`, see `figures_series`)."""
+def figures_item(
+    when: datetime, timezone: str, series: str, session_id: str = "", shards: int = 1
+) -> DailySales:
+    """The figures item a sale (or its refund) counts in: its series on the store-timezone day
+    of `when` (key only). A series is a product (`prod_x`), or a product's sales in a currency
+    other than the store's (`prod_x#eur`, see `figures_series`).
+
+    With `shards` > 1 the item is one of that many (`2026-11-24#prod_x#s07`), chosen by a
+    stable hash of `session_id`; one shard is the unsharded key (`2026-11-24#prod_x`).
+    """
     day = sale_day(when, timezone)
-    return DailySales(month_partition(date.fromisoformat(day)), f"{day}#{series}")
+    key = f"{day}#{series}"
+    if shards > 1:
+        digest = hashlib.sha256(session_id.encode()).digest()
+        key += f"#s{int.from_bytes(digest[:4], 'big') % shards:02d}"
+    return DailySales(month_partition(date.fromisoformat(day)), key)
 
 
 def figures_series(product_id: str, currency: str, store_currency: str) -> str:

@@ -3,7 +3,8 @@
 The mechanism, in two steps:
 
 1. One DynamoDB transaction writes the purchase, its download link (and license key, for a
-   product that hands them out) and the day's sales rollup.
+   product that hands them out) and the day's sales rollup (one of the day's figures shards,
+   so concurrent sales rarely touch the same item).
    The purchase is written on condition that it does not exist yet (or is still `pending`), so
    among any number of duplicate or concurrent deliveries exactly one transaction commits.
    The winner's purchase is written already holding the *receipt claim*.
@@ -72,9 +73,11 @@ class Fulfilment:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         currency: str = "usd",
         notices: SellerNotices | None = None,
+        figures_shards: int = 1,
     ) -> None:
         self._currency = currency
         self._notices = notices
+        self._shards = figures_shards
         self._catalog = catalog
         self._purchases = purchases
         self._mailer = mailer
@@ -106,7 +109,7 @@ class Fulfilment:
             return Outcome("ignored", facts.session_id, "unknown product")
         purchase = self._purchase(facts, product, status=status)
         try:
-            purchase.save(condition=condition)
+            self._transactions.single(lambda: purchase.save(condition=condition))
         except PynamoDBException as exc:
             if condition_failed(exc):
                 return Outcome("duplicate", facts.session_id)
@@ -159,8 +162,9 @@ class Fulfilment:
             return self._receipt_then_notice(purchase)
         now = self._clock()
         try:
-            purchase.update(
-                actions=[Purchase.receipt_claimed_at.set(now)],
+            self._update(
+                purchase,
+                [Purchase.receipt_claimed_at.set(now)],
                 condition=(
                     Purchase.receipt_sent_at.does_not_exist()
                     & (
@@ -220,6 +224,7 @@ class Fulfilment:
         purchase.license_hash = key_hash(key) if key else None
         link.licensed = True if key else None
         still_unpaid = Purchase.session_id.does_not_exist() | (Purchase.status == "pending")
+        day = (facts.sold_at, self._timezone, purchase.figures_key, facts.session_id, self._shards)
         with self._transactions.write(idempotent=True) as tx:
             tx.save(purchase, condition=still_unpaid)
             tx.save(link, condition=DownloadLink.token_hash.does_not_exist())
@@ -227,7 +232,7 @@ class Fulfilment:
                 licensed = new_license(key, facts.session_id, product, now)
                 tx.save(licensed, condition=License.token_hash.does_not_exist())
             tx.update(
-                figures_item(facts.sold_at, self._timezone, purchase.figures_key),
+                figures_item(*day),
                 actions=[
                     DailySales.orders.add(1),
                     DailySales.gross_cents.add(int(purchase.amount_cents)),
@@ -266,7 +271,7 @@ class Fulfilment:
         except ReceiptRejected:
             logger.error("SES refused the receipt address of %s", purchase.session_id)
             try:
-                purchase.update(actions=[Purchase.receipt_error.set("address refused by SES")])
+                self._update(purchase, [Purchase.receipt_error.set("address refused by SES")])
             except PynamoDBException as exc:
                 raise Unavailable("The store could not record the receipt.") from exc
             return "receipt refused by SES"
@@ -274,7 +279,7 @@ class Fulfilment:
             self._release_claim(purchase)
             raise
         try:
-            purchase.update(actions=[Purchase.receipt_sent_at.set(self._clock())])
+            self._update(purchase, [Purchase.receipt_sent_at.set(self._clock())])
         except PynamoDBException:
             # The buyer has the receipt; only our note of it failed (after PynamoDB's own
             # retries). Succeed and keep the claim: a 5xx would have Stripe redeliver after the
@@ -283,8 +288,12 @@ class Fulfilment:
             logger.error("receipt for %s sent but not recorded", purchase.session_id)
         return ""
 
+    def _update(self, purchase: Purchase, actions: list, condition=None) -> None:
+        """One plain update of the purchase, retried past a duplicate's transaction on it."""
+        self._transactions.single(lambda: purchase.update(actions=actions, condition=condition))
+
     def _release_claim(self, purchase: Purchase) -> None:
         try:
-            purchase.update(actions=[Purchase.receipt_claimed_at.remove()])
+            self._update(purchase, [Purchase.receipt_claimed_at.remove()])
         except PynamoDBException:
             logger.warning("could not release receipt claim on %s", purchase.session_id)

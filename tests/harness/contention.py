@@ -18,13 +18,12 @@ documents DynamoDB doing under contention:
   API reference, `TransactionCanceledException` and `TransactionConflictException`: "Operation
   was rejected because there is an ongoing transaction for the item"). The SDKs retry neither
   (botocore's standard mode retries only the throttling and transient codes in
-  `botocore/retries/standard.py`). A transaction touching an item that a plain write is
-  changing at that moment is cancelled the same way ("If an item is modified outside of a
-  transaction while the transaction is in progress, the transaction is canceled").
+  `botocore/retries/standard.py`).
 - **A transaction takes time.** Each transaction holds its items for `hold` seconds (default
   8 ms, a few single-item latencies: DynamoDB "performs two underlying reads or writes of every
   item in the transaction: one to prepare the transaction and one to commit the transaction")
-  before moto applies it, so concurrent requests really overlap.
+  before it answers, so concurrent requests really overlap. moto applies it at the start of
+  that time, so the wait for moto's one-request-at-a-time turn never counts as holding.
 - **Partition throughput.** "Each partition on the table can serve up to 3,000 read request
   units or 1,000 write request units, or a linear combination of both", in on-demand mode too
   (re:Post knowledge center, "on-demand table throttling"; developer guide, "Key range
@@ -106,11 +105,13 @@ class ContendedDynamoDB:
         self.partition_wcu = partition_wcu
         self._clock = clock
         self._sleep = sleep
-        self._state = threading.Lock()  # guards everything below
-        self._moto = threading.RLock()  # moto's backends take no locks: one request at a time
-        self._held: dict[str, str] = {}  # item identity -> the transaction holding it
-        self._writing: Counter[str] = Counter()  # items a plain write is changing right now
-        self._in_flight = 0
+        # moto's backends take no locks, so moto answers one request at a time; the layer's
+        # bookkeeping below is kept under the same lock.
+        self.lock = threading.RLock()
+        # Item identity -> (the transaction holding it, until when). Holds end by the clock,
+        # not when the holder's thread next runs, so a busy interpreter never stretches them.
+        self._held: dict[str, tuple[str, float]] = {}
+        self._flights: dict[str, float] = {}  # transactions in flight -> until when
         self._window: dict[tuple[str, str], deque[tuple[float, int]]] = defaultdict(deque)
         self._schemas: dict[str, tuple[str, str | None]] = {}
         self._sizes: dict[str, int] = {}  # last known size of each item, in bytes
@@ -120,51 +121,61 @@ class ContendedDynamoDB:
 
     def send(self, operation: str, request: Any, forward: Callable[[], Any]) -> Any:
         """Answer one attempt of a DynamoDB request: an error as DynamoDB would give it, or
-        moto's answer (`forward()`), after holding a transaction's items for `hold` seconds."""
+        moto's answer (`forward()`); a transaction's items stay held for `hold` seconds after
+        moto applied it, before the answer returns."""
         if operation == "TransactWriteItems":
             return self._transaction(request, forward)
         if operation == "TransactGetItems":
             return self._transact_get(request, forward)
         if operation in WRITES:
             return self._write(operation, request, forward)
-        with self._moto:
+        with self.lock:
             return forward()
 
     def in_flight(self) -> int:
         """How many transactions hold their items right now."""
-        with self._state:
-            return self._in_flight
+        with self.lock:
+            return len(self._flying(self._clock()))
+
+    def _flying(self, now: float) -> dict[str, float]:
+        for me in [me for me, until in self._flights.items() if until <= now]:
+            del self._flights[me]
+        return self._flights
+
+    def _holds(self, key: str, now: float) -> bool:
+        held = self._held.get(key)
+        if held and held[1] <= now:
+            del self._held[key]
+            return False
+        return held is not None
 
     def _write(self, operation: str, request: Any, forward: Callable[[], Any]) -> Any:
         body = json.loads(request.body)
-        write = self._describe(body["TableName"], body.get("Item") or body["Key"], body)
-        with self._state:
+        with self.lock:
+            write = self._describe(body["TableName"], body.get("Item") or body["Key"], body)
             self.stats["writes"] += 1
-            if write.key in self._held:
+            if self._holds(write.key, self._clock()):
                 self.stats["write_conflicts"] += 1
                 return _error(request, "TransactionConflictException", message=CONFLICT_MESSAGE)
             if not self._take({(write.table, write.partition): write.units}):
                 self.stats["throttled"] += 1
                 return _throttled(request, write.table)
-            self._writing[write.key] += 1
-        try:
-            with self._moto:
-                answer = forward()
-        finally:
-            with self._state:
-                self._writing[write.key] -= 1
-                if not self._writing[write.key]:
-                    del self._writing[write.key]
-        self._remember(write, operation, body)
-        return answer
+            answer = forward()
+            self._remember(write, operation, body)
+            return answer
 
     def _transaction(self, request: Any, forward: Callable[[], Any]) -> Any:
+        """Check, apply and hold, all under the lock; the items stay held for `hold` seconds
+        by the clock and the answer returns then. Waiting for moto's turn never counts as
+        holding (DynamoDB has no such queue), and the applied write is visible during the hold
+        (DynamoDB reads are read-committed: a reader may see it then or not)."""
         body = json.loads(request.body)
-        writes = [self._transact_item(entry) for entry in body["TransactItems"]]
         me = uuid.uuid4().hex
-        with self._state:
+        with self.lock:
+            writes = [self._transact_item(entry) for entry in body["TransactItems"]]
             self.stats["transactions"] += 1
-            held = [w.key in self._held or w.key in self._writing for w in writes]
+            now = self._clock()
+            held = [self._holds(w.key, now) for w in writes]
             if any(held):
                 self.stats["transaction_conflicts"] += 1
                 return _cancelled(request, ["TransactionConflict" if h else None for h in held])
@@ -179,23 +190,16 @@ class ContendedDynamoDB:
                 ]
                 return _cancelled(request, reasons)
             self._take(cost)
-            for w in writes:
-                self._held[w.key] = me
-            self._in_flight += 1
-            self.stats["max_in_flight"] = max(self.stats["max_in_flight"], self._in_flight)
-        try:
-            self._sleep(self.hold)
-            with self._moto:
-                answer = forward()
-        finally:
-            with self._state:
-                for w in writes:
-                    if self._held.get(w.key) == me:
-                        del self._held[w.key]
-                self._in_flight -= 1
-        for entry, w in zip(body["TransactItems"], writes, strict=True):
-            [(action, params)] = entry.items()
-            self._remember(w, action, params)
+            answer = forward()
+            until = self._clock() + self.hold
+            for entry, w in zip(body["TransactItems"], writes, strict=True):
+                [(action, params)] = entry.items()
+                self._remember(w, action, params)
+                self._held[w.key] = (me, until)
+            flying = self._flying(until - self.hold)
+            flying[me] = until
+            self.stats["max_in_flight"] = max(self.stats["max_in_flight"], len(flying))
+        self._sleep(max(0.0, until - self._clock()))  # the answer takes as long as the hold
         return answer
 
     def _transact_get(self, request: Any, forward: Callable[[], Any]) -> Any:
@@ -204,11 +208,11 @@ class ContendedDynamoDB:
             self._describe(entry["Get"]["TableName"], entry["Get"]["Key"], {}).key
             for entry in body["TransactItems"]
         ]
-        with self._state:
-            held = [key in self._held or key in self._writing for key in keys]
-        if any(held):
-            return _cancelled(request, ["TransactionConflict" if h else None for h in held])
-        with self._moto:
+        with self.lock:
+            now = self._clock()
+            held = [self._holds(key, now) for key in keys]
+            if any(held):
+                return _cancelled(request, ["TransactionConflict" if h else None for h in held])
             return forward()
 
     # -- capacity -------------------------------------------------------------------------
@@ -258,7 +262,7 @@ class ContendedDynamoDB:
         if table not in self._schemas:
             from moto.backends import get_backend
 
-            with self._moto:
+            with self.lock:
                 for region in get_backend("dynamodb")[DEFAULT_ACCOUNT_ID].values():
                     if table in region.tables:
                         found = region.tables[table]
@@ -314,7 +318,8 @@ def _throttled(request: Any, table: str) -> AWSResponse:
 @contextmanager
 def contended(layer: ContendedDynamoDB | None = None) -> Iterator[ContendedDynamoDB]:
     """Route every DynamoDB request moto answers in this process through `layer` (a new
-    `ContendedDynamoDB` if none) until the block ends; use inside `moto.mock_aws()`."""
+    `ContendedDynamoDB` if none), and every other one through its lock (moto answers one at a
+    time), until the block ends; use inside `moto.mock_aws()`."""
     layer = layer or ContendedDynamoDB()
     real = BotocoreStubber.__call__
 
@@ -322,8 +327,11 @@ def contended(layer: ContendedDynamoDB | None = None) -> Iterator[ContendedDynam
         def forward() -> Any:
             return real(stubber, event_name, request, **kwargs)
 
-        if not stubber.enabled or not event_name.startswith("before-send.dynamodb."):
+        if not stubber.enabled:
             return forward()
+        if not event_name.startswith("before-send.dynamodb."):
+            with layer.lock:  # moto: one request at a time, whatever the service
+                return forward()
         return layer.send(event_name.rsplit(".", 1)[1], request, forward)
 
     BotocoreStubber.__call__ = call  # type: ignore[method-assign]
