@@ -343,6 +343,19 @@ def test_the_readme_deploy_steps_against_moto(
     policy = iam.get_role_policy(RoleName=role, PolicyName=policy_name)["PolicyDocument"]
     assert policy == json.loads((project / ".chalice" / f"policy-{STAGE}.json").read_text())
     assert function["Environment"]["Variables"]["PRODUCTS_TABLE"] == env["PRODUCTS_TABLE"]
+    # The daily summary: its own function with the stage's environment and policy, on a rule.
+    summary = r.client("lambda").get_function(FunctionName=f"bull-{STAGE}-daily_summary")
+    summary = summary["Configuration"]
+    assert summary["Handler"] == "chalicelib.routes.schedules.daily_summary"
+    assert summary["Environment"] == function["Environment"]
+    summary_role = summary["Role"].rsplit("/", 1)[1]
+    (summary_policy,) = iam.list_role_policies(RoleName=summary_role)["PolicyNames"]
+    assert (
+        iam.get_role_policy(RoleName=summary_role, PolicyName=summary_policy)["PolicyDocument"]
+        == policy
+    )
+    rules = r.client("events").list_rules()["Rules"]
+    assert [rule["ScheduleExpression"] for rule in rules] == ["cron(0 7 * * ? *)"]
     apigateway = r.client("apigateway")
     (api,) = apigateway.get_rest_apis()["items"]
     (authorizer,) = apigateway.get_authorizers(restApiId=api["id"])["items"]
@@ -440,8 +453,10 @@ def test_the_readme_deploy_steps_against_moto(
     # 8. bull teardown: API, function, webhook endpoint, SSM parameters and stack gone; the
     #    tables and the bucket kept.
     r.bull("bull teardown", "teardown", "--stage", STAGE, stdin="y\n")
-    with pytest.raises(ClientError):
-        r.client("lambda").get_function(FunctionName=f"bull-{STAGE}")
+    for name in (f"bull-{STAGE}", f"bull-{STAGE}-daily_summary"):
+        with pytest.raises(ClientError):
+            r.client("lambda").get_function(FunctionName=name)
+    assert r.client("events").list_rules()["Rules"] == []
     assert apigateway.get_rest_apis()["items"] == []
     assert ssm.get_parameters_by_path(Path=f"/bull/{STAGE}/", Recursive=True)["Parameters"] == []
     stacks = r.client("cloudformation").list_stacks()["StackSummaries"]
