@@ -15,6 +15,7 @@ import click
 from botocore.exceptions import ClientError
 
 from bull_chalice import infra, paths
+from bull_chalice.ceiling import ceiling_options, throttle_deployed, write_ceiling
 from bull_chalice.errors import attempt, cli_errors, error_code
 from bull_chalice.policy import build_policy
 from bull_chalice.stack import deploy_stack, locate, stack_outputs
@@ -149,6 +150,7 @@ def _custom_domain(
     help="Mail this address a notice per sale, refund, dispute and fraud warning, and a daily "
     'summary (NOTIFY_EMAIL). Kept by later runs without the option; "" turns it off.',
 )
+@ceiling_options
 @cli_errors
 def setup(
     stage: str,
@@ -161,6 +163,7 @@ def setup(
     certificate_arn: str | None,
     base_path: str | None,
     notify_email: str | None = None,
+    **ceiling_flags: Any,
 ) -> None:
     """Deploy the infra stack and write the stage's config, policy and secrets.
 
@@ -230,6 +233,7 @@ def setup(
                 "No --domain: removed the custom domain and SITE_URL from the stage (the store "
                 "takes its URL from each request)."
             )
+    ceiling = write_ceiling(stage_config, **ceiling_flags)  # reserved concurrency, throttling
     config["autogen_policy"] = False
     write_config(config)
     policy = build_policy(target.region, account, stage, outputs)
@@ -259,6 +263,7 @@ def setup(
     else:
         click.echo("Kept the existing link-signing key (links already sent keep working).")
     click.echo(selling_note(env))
+    click.echo(f"{ceiling.describe()} {throttle_deployed(target, stage, stage_config)}")
     click.echo(
         f"Seller notifications: to {notify} (NOTIFY_EMAIL)."
         if notify

@@ -8,9 +8,16 @@ from typing import Any
 
 import click
 
+from bull_chalice.ceiling import throttle_deployed
 from bull_chalice.errors import cli_errors
 from bull_chalice.stripe_client import stage_client, store_id, webhook_endpoints
-from bull_chalice.targets import deployed_url, put_secret, stage_option, target_for
+from bull_chalice.targets import (
+    deployed_url,
+    put_secret,
+    read_config,
+    stage_option,
+    target_for,
+)
 
 
 def register_webhook(
@@ -64,3 +71,7 @@ def stripe_webhook(stage: str, api_url: str | None) -> None:
         click.echo(f"Run `chalice deploy --stage {stage}` once more so every container reads it.")
     else:
         click.echo(f"Updated webhook {endpoint_id} for {url} (secret unchanged).")
+    # After chalice deploy, the API exists: apply the stage's throttling (the cost ceiling).
+    stage_config = read_config().get("stages", {}).get(stage, {})
+    if "bull_throttling" in stage_config:
+        click.echo(throttle_deployed(target, stage, stage_config))

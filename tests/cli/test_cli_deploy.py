@@ -944,3 +944,86 @@ def test_teardown_asks_first_and_a_no_changes_nothing(workspace, monkeypatch, st
     assert len(ssm.describe_parameters()["Parameters"]) == 2
     env = json.loads((tmp / ".chalice" / "config.json").read_text())["stages"]["dev"]
     assert "PRODUCTS_TABLE" in env["environment_variables"]
+
+
+def _deployed_api(tmp):
+    """A REST API with its `api` stage in moto, recorded as `chalice deploy` records it."""
+    apigateway = boto3.client("apigateway", region_name="us-east-1")
+    api = apigateway.create_rest_api(name="bull")
+    root = apigateway.get_resources(restApiId=api["id"])["items"][0]["id"]
+    apigateway.put_method(
+        restApiId=api["id"], resourceId=root, httpMethod="GET", authorizationType="NONE"
+    )
+    apigateway.put_integration(restApiId=api["id"], resourceId=root, httpMethod="GET", type="MOCK")
+    apigateway.create_deployment(restApiId=api["id"], stageName="api")
+    deployed = tmp / ".chalice" / "deployed"
+    deployed.mkdir(exist_ok=True)
+    record = {
+        "resource_type": "rest_api",
+        "name": "rest_api",
+        "rest_api_id": api["id"],
+        "rest_api_url": f"https://{api['id']}.execute-api.us-east-1.amazonaws.com/api/",
+    }
+    (deployed / "dev.json").write_text(json.dumps({"resources": [record]}))
+    return apigateway, api["id"]
+
+
+def _reserved_concurrency(tmp):
+    """What `chalice deploy` will reserve for the API's function, as Chalice reads it."""
+    from chalice.config import Config
+
+    on_disk = json.loads((tmp / ".chalice" / "config.json").read_text())
+    scoped = Config(chalice_stage="dev", function_name="api_handler", config_from_disk=on_disk)
+    return scoped.reserved_concurrency
+
+
+def test_setup_writes_the_cost_ceiling_and_throttles_a_deployed_stage(workspace, monkeypatch):
+    tmp, outputs, _, _ = workspace
+    path = tmp / ".chalice" / "config.json"
+
+    def run(*extra):
+        _stub_stack(monkeypatch, outputs, exists=True)
+        result = _setup(CliRunner(), *extra)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    first = run()  # not deployed yet: the defaults written, throttling waits for the API
+    assert _reserved_concurrency(tmp) == 50
+    assert json.loads(path.read_text())["stages"]["dev"]["bull_throttling"] == {
+        "rate_limit": 100.0,
+        "burst_limit": 200,
+    }
+    assert "100 requests a second (bursts of 200)" in first
+    assert "by bull stripe webhook after chalice deploy" in first
+
+    apigateway, api_id = _deployed_api(tmp)
+    output = run("--rate-limit", "10", "--burst-limit", "20", "--reserved-concurrency", "5")
+    stage = apigateway.get_stage(restApiId=api_id, stageName="api")
+    assert stage["methodSettings"]["*/*"]["throttlingRateLimit"] == 10.0
+    assert stage["methodSettings"]["*/*"]["throttlingBurstLimit"] == 20
+    assert _reserved_concurrency(tmp) == 5
+    assert f"Throttled stage api of API {api_id}" in output
+
+    run()  # a rerun without the options keeps the seller's ceiling
+    assert _reserved_concurrency(tmp) == 5
+    assert (
+        apigateway.get_stage(restApiId=api_id, stageName="api")["methodSettings"]["*/*"][
+            "throttlingRateLimit"
+        ]
+        == 10.0
+    )
+    assert "no reserved concurrency" in run("--reserved-concurrency", "0")
+    assert _reserved_concurrency(tmp) is None  # chalice deploy then deletes the reservation
+
+
+def test_stripe_webhook_after_deploy_applies_the_stage_throttling(
+    workspace, monkeypatch, stripe_api
+):
+    tmp, outputs, _, _ = workspace
+    _stub_stack(monkeypatch, outputs, exists=False)
+    assert _setup(CliRunner(), "--rate-limit", "7", "--burst-limit", "9").exit_code == 0
+    apigateway, api_id = _deployed_api(tmp)  # chalice deploy made the API
+    result = CliRunner().invoke(main, ["stripe", "webhook"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    settings = apigateway.get_stage(restApiId=api_id, stageName="api")["methodSettings"]["*/*"]
+    assert (settings["throttlingRateLimit"], settings["throttlingBurstLimit"]) == (7.0, 9)

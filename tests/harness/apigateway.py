@@ -173,3 +173,23 @@ def _put_swagger2(
                         method_type=http_method,
                         **{k: v for k, v in response.items() if v is not None},
                     )
+
+
+_real_create_deployment = RestAPI.create_deployment
+
+
+def create_deployment(
+    self: RestAPI, name: str, description: str, stage_variables: Any = None
+) -> Any:
+    """Gap 11: a deployment to an existing stage points that stage at it and keeps the stage's
+    settings (its method settings, such as throttling), as API Gateway does; moto makes a
+    new stage and loses them."""
+    kept = self.stages.get(name) if name else None
+    deployment = _real_create_deployment(self, name, description, stage_variables)
+    if kept is not None:
+        fresh = self.stages[name]
+        kept.deployment_id = fresh.deployment_id
+        if stage_variables:
+            kept.variables = fresh.variables
+        self.stages[name] = kept
+    return deployment

@@ -59,18 +59,22 @@ Gaps and fillers:
    connects to Docker, and moto only skips attributes that fail to serialise, not ones whose
    getter fails. Filled by `model_data`: the same dump, skipping any attribute whose getter
    raises.
+11. `CreateDeployment` to an existing stage replaces the stage with a new one, losing its
+   settings (method settings such as throttling, set by `bull` with UpdateStage); API Gateway
+   points the existing stage at the new deployment and keeps them. Filled by
+   `create_deployment` (tests/harness/apigateway.py).
 """
 
 from __future__ import annotations
 
-from moto.apigateway.models import APIGatewayBackend
+from moto.apigateway.models import APIGatewayBackend, RestAPI
 from moto.cloudformation import parsing
 from moto.cognitoidp.models import CognitoIdpBackend
 from moto.cognitoidp.responses import CognitoIdpResponse
 from moto.moto_api._internal.responses import MotoAPIResponse
 from moto.s3.models import FakeBucket
 
-from tests.harness.apigateway import import_rest_api, put_rest_api
+from tests.harness.apigateway import create_deployment, import_rest_api, put_rest_api
 from tests.harness.cloudformation import MODELS
 from tests.harness.cognito import admin_create_user, admin_create_user_response
 from tests.harness.moto_api import model_data
@@ -90,6 +94,7 @@ def apply() -> None:
     FakeBucket.get_permission = bucket_permission
     APIGatewayBackend.import_rest_api = import_rest_api
     APIGatewayBackend.put_rest_api = put_rest_api
+    RestAPI.create_deployment = create_deployment
     CognitoIdpBackend.admin_create_user = admin_create_user
     CognitoIdpResponse.admin_create_user = admin_create_user_response
     MotoAPIResponse.model_data = model_data

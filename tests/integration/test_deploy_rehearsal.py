@@ -379,6 +379,10 @@ def test_the_readme_deploy_steps_against_moto(
         for s in permission["Statement"]
     )
     api_url = f"https://{api['id']}.execute-api.{REGION}.amazonaws.com/api"
+    # The cost ceiling (README "Limits and cost ceiling"): the function's reserved concurrency,
+    # written by bull setup into the stage, applied by chalice deploy.
+    concurrency = r.client("lambda").get_function_concurrency(FunctionName=f"bull-{STAGE}")
+    assert concurrency["ReservedConcurrentExecutions"] == 50
 
     # 3. bull stripe webhook: the endpoint at (the stand-in for) Stripe, its secret in SSM.
     r.bull("bull stripe webhook", "stripe", "webhook", "--stage", STAGE)
@@ -389,6 +393,13 @@ def test_the_readme_deploy_steps_against_moto(
     ).json()["data"]
     assert [e["url"] for e in endpoints] == [f"{api_url}/webhooks/stripe"]
     assert ssm.get_parameter(Name=env["STRIPE_WEBHOOK_SECRET_PARAM"], WithDecryption=True)
+    throttled = {"throttlingRateLimit": 100.0, "throttlingBurstLimit": 200}  # bull's defaults
+
+    def throttling() -> dict[str, Any]:
+        stage = apigateway.get_stage(restApiId=api["id"], stageName="api")
+        return {k: stage["methodSettings"]["*/*"][k] for k in throttled}
+
+    assert throttling() == throttled  # applied by bull stripe webhook, after the deploy
 
     # 4. chalice deploy once more: the same function and API, updated in place.
     r.chalice_deploy("chalice deploy (again)")
@@ -396,6 +407,7 @@ def test_the_readme_deploy_steps_against_moto(
     assert again["FunctionArn"] == function["FunctionArn"]
     assert [a["id"] for a in apigateway.get_rest_apis()["items"]] == [api["id"]]
     assert r.deployed()["resources"]
+    assert throttling() == throttled  # a later deployment keeps the stage's throttling
 
     # 5. bull admin add: Cognito mails a temporary password; the user must change it.
     r.bull("bull admin add", "admin", "add", ADMIN, "--stage", STAGE)
