@@ -206,8 +206,9 @@ def after_sale_notice(result: str, purchase: Purchase, change: Any) -> Notice | 
             ("Actionable", "yes" if warning.actionable else "no"),
         ]
         note = (
-            "Stripe's Radar reports this charge as likely fraudulent. Refunding it now avoids a "
-            "dispute and its fee."
+            "Stripe's Radar reports this charge as likely fraudulent: refunding it avoids a "
+            "dispute and its fee (with REFUND_ON_FRAUD_WARNING=true the store refunds an "
+            "actionable one itself)."
         )
         return Notice(f"Early fraud warning: {name}", "Early fraud warning", rows, note=note)
     return None
