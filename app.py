@@ -1,5 +1,5 @@
 """Bull on Chalice: the app. Its routes live in `chalicelib/routes/` (by who calls them) and
-every service they call is built by `chalicelib/store.py`."""
+every service they call is built by `chalicelib/store/`."""
 
 from __future__ import annotations
 

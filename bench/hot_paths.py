@@ -24,7 +24,8 @@ from bench.common import (
     use_env,
 )
 from chalicelib.sale.download_ip import ip_mark
-from chalicelib.sale.links import DownloadEntry, hash_token
+from chalicelib.sale.download_log import DownloadEntry
+from chalicelib.sale.links import hash_token
 
 IP_MARK = ip_mark(b"bench-key", "127.0.0.1")  # what the store logs: a keyed mark of the IP
 

@@ -15,7 +15,7 @@ from chalicelib.catalog.view import ProductView
 from chalicelib.errors import BadRequest, Conflict, NotFound, Unavailable
 from chalicelib.money import displayed, format_amount, parse_amount
 from chalicelib.platform.tables import DownloadLink, Purchase
-from chalicelib.sale.links import download_log
+from chalicelib.sale.download_log import download_log
 from chalicelib.sale.purchases import Purchases
 
 UPLOAD_URL_SECONDS = 900

@@ -11,9 +11,7 @@ import base64
 import contextlib
 import hashlib
 import hmac
-import json
 import re
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -24,12 +22,12 @@ from pynamodb.exceptions import DoesNotExist, PynamoDBException, UpdateError
 from chalicelib.errors import LinkGone, NotFound, Unavailable
 from chalicelib.platform.tables import DownloadLink
 from chalicelib.platform.transactions import condition_failed
+from chalicelib.sale.download_log import DownloadEntry
 
 if TYPE_CHECKING:
     from chalicelib.catalog.view import ProductView
 
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{43}$")
-MAX_USER_AGENT = 300
 
 GONE_MESSAGES = {
     "used_up": "This link has given all of its downloads.",
@@ -103,56 +101,6 @@ class LinkPolicy:
             log=set(old.log or ()) or None,
             created_at=now,
         )
-
-
-@dataclass(frozen=True)
-class DownloadEntry:
-    """One taken download: the evidence a seller shows in a dispute.
-
-    Stored as a JSON string in the link's `log` set; `id` keeps two downloads in the same
-    microsecond from the same browser apart (a set would merge them).
-    """
-
-    at: datetime
-    ip_hash: str = ""
-    user_agent: str = ""
-    id: str = ""
-
-    @classmethod
-    def taken(cls, now: float, ip_mark: str, user_agent: str) -> DownloadEntry:
-        """A download taken at `now`; `ip_mark` is the keyed IP (`download_ip`), "" if none."""
-        return cls(
-            at=datetime.fromtimestamp(now, UTC),
-            ip_hash=ip_mark,
-            user_agent=(user_agent or "")[:MAX_USER_AGENT],
-            id=secrets.token_hex(4),
-        )
-
-    def to_json(self) -> str:
-        return json.dumps(
-            {
-                "at": self.at.isoformat(),
-                "ip_hash": self.ip_hash,
-                "user_agent": self.user_agent,
-                "id": self.id,
-            },
-            separators=(",", ":"),
-        )
-
-    @classmethod
-    def from_json(cls, text: str) -> DownloadEntry:
-        data = json.loads(text)
-        return cls(
-            at=datetime.fromisoformat(data["at"]),
-            ip_hash=data.get("ip_hash", ""),
-            user_agent=data.get("user_agent", ""),
-            id=data.get("id", ""),
-        )
-
-
-def download_log(link: DownloadLink) -> list[DownloadEntry]:
-    """The link's downloads, oldest first."""
-    return sorted((DownloadEntry.from_json(text) for text in link.log or ()), key=lambda e: e.at)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from pynamodb.exceptions import DoesNotExist, PynamoDBException, UpdateError
 from chalicelib.errors import Unavailable
 from chalicelib.platform.tables import DownloadLink, License
 from chalicelib.platform.transactions import condition_failed
-from chalicelib.sale.links import download_log
+from chalicelib.sale.download_log import download_log
 from chalicelib.sale.privacy_view import activations_of
 
 SCRUB_ATTEMPTS = 4

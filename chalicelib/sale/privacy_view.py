@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.platform.tables import DownloadLink, License, Purchase
+from chalicelib.sale.download_log import download_log
 from chalicelib.sale.licenses import license_status
-from chalicelib.sale.links import download_log
 
 
 def iso(value: datetime | None) -> str | None:

@@ -9,7 +9,7 @@ import json
 
 from chalicelib import store
 from chalicelib.sale.download_ip import IpMarker, ip_key, ip_mark
-from chalicelib.sale.links import DownloadEntry, download_log
+from chalicelib.sale.download_log import DownloadEntry, download_log
 from tests.helpers import TEST_ENV, only_link
 
 IP = "203.0.113.77"

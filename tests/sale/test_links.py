@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 
 from chalicelib import store
 from chalicelib.platform.tables import DownloadLink
-from chalicelib.sale.links import download_log
+from chalicelib.sale.download_log import download_log
 from tests.helpers import Outage, only_link
 
 

@@ -15,8 +15,8 @@ from chalicelib import store
 from chalicelib.errors import Conflict, Unavailable
 from chalicelib.platform.tables import DownloadLink, Purchase
 from chalicelib.sale.download_ip import ip_key, ip_mark
+from chalicelib.sale.download_log import download_log
 from chalicelib.sale.license_keys import derive_key
-from chalicelib.sale.links import download_log
 from chalicelib.sale.privacy import Privacy
 from tests.helpers import (
     REGION,
