@@ -201,3 +201,26 @@ def test_a_transactional_write_takes_twice_the_write_units(dynamodb, clock):
     assert error["Error"]["Code"] == "TransactionCanceledException"
     assert [r["Code"] for r in error["CancellationReasons"]] == ["ThrottlingError"]
     assert dynamodb.scan(TableName=TABLE, Select="COUNT")["Count"] == 50
+
+
+def test_a_cancelled_transaction_leaves_every_item_as_it_was(dynamodb):
+    dynamodb.put_item(TableName=TABLE, Item={**_key("2026-11-24"), "orders": {"N": "5"}})
+    refused_condition = {
+        "Update": {
+            **_add_one("2026-11-25")["Update"],
+            "ConditionExpression": "attribute_exists(orders)",
+        }
+    }
+    with contended(ContendedDynamoDB(hold=0)), pytest.raises(ClientError) as refused:
+        dynamodb.transact_write_items(
+            TransactItems=[
+                _add_one("2026-11-24"),
+                {"Put": {"TableName": TABLE, "Item": _key("2026-11-26")}},
+                refused_condition,
+            ]
+        )
+
+    reasons = refused.value.response["CancellationReasons"]
+    assert [r["Code"] for r in reasons] == ["None", "None", "ConditionalCheckFailed"]
+    assert _orders(dynamodb, "2026-11-24") == 5
+    assert dynamodb.scan(TableName=TABLE, Select="COUNT")["Count"] == 1
