@@ -5,7 +5,16 @@ from __future__ import annotations
 import platform
 import sys
 
-from bench import burst, cold_start, cost, first_request, hot_paths, package_size, reports
+from bench import (
+    burst,
+    cold_start,
+    cost,
+    first_request,
+    hot_paths,
+    launch,
+    package_size,
+    reports,
+)
 
 
 def main() -> int:
@@ -21,6 +30,7 @@ def main() -> int:
     package_size.run()
     burst.run(sessions=20, deliveries=100) if quick else burst.run()
     cost.run(sales=5 if quick else 50)
+    launch.run(purchases=100 if quick else launch.DEFAULT_PURCHASES)
     return 0
 
 
