@@ -140,19 +140,35 @@ class ThankYou:
             PaymentProviderError: Stripe could not be reached.
             Unavailable: the store could not record or read the purchase.
         """
-        facts = self._facts(session_id, client)
-        if facts.payment_status not in PAID_STATUSES:
-            return ThanksPage(paid=False, email=facts.email)
+        if not SESSION_ID.fullmatch(session_id):
+            raise NotFound(NOT_FOUND)
+        purchase = self._recorded_paid(session_id)
         # If only the receipt is held up, the purchase is recorded: show the link; Stripe's
         # webhook retries own the email.
         with contextlib.suppress(ReceiptNotSent, ReceiptPending):
-            self._fulfilment.fulfil(facts)
+            if purchase is not None:
+                # Usually the webhook came first: no Stripe call, no transaction that fails.
+                self._fulfilment.ensure_receipt(session_id)
+            else:
+                facts = self._facts(session_id, client)
+                if facts.payment_status not in PAID_STATUSES:
+                    return ThanksPage(paid=False, email=facts.email)
+                self._fulfilment.fulfil(facts)
         purchase = self._fulfilment.purchase(session_id)
         link = self._link(purchase)
         key = shown_key(self._page_links.key, purchase) if link else None
         return ThanksPage(
             paid=True, email=purchase.email, purchase=purchase, link=link, license_key=key
         )
+
+    def _recorded_paid(self, session_id: str) -> Purchase | None:
+        """The purchase, if it is already recorded as paid (the webhook or an earlier visit
+        fulfilled it): then the page needs nothing from Stripe."""
+        try:
+            purchase = self._fulfilment.purchase(session_id)
+        except NotFound:
+            return None
+        return purchase if purchase.status == "paid" else None
 
     def _facts(self, session_id: str, client: str) -> CheckoutFacts:
         """The session's facts from Stripe: one lookup, counted against the client's budget

@@ -187,3 +187,38 @@ def test_a_buyer_reloading_thanks_does_not_use_up_the_lookups_that_find_nothing(
     answers = [from_ip(BUYER_IP, "GET", f"/thanks?session_id={session_id}") for _ in range(15)]
     assert {a["statusCode"] for a in answers} == {200}
     assert from_ip(BUYER_IP, "GET", "/thanks?session_id=cs_test_typo")["statusCode"] == 404
+
+
+def test_thanks_for_a_purchase_already_recorded_asks_stripe_nothing(
+    shop, client, product, monkeypatch
+):
+    buy(client, product.id)
+    session_id = next(iter(shop.sessions))
+    _pay(shop, session_id)
+    lookups = StripeLookups(monkeypatch)
+    first = client.http.get(f"/thanks?session_id={session_id}")  # fulfils: one lookup
+    reloads = [client.http.get(f"/thanks?session_id={session_id}") for _ in range(5)]
+
+    assert lookups.calls == [session_id]
+    assert {r.status_code for r in [first, *reloads]} == {200}
+    assert all("/download/" in r.body.decode() for r in reloads)
+    assert len(sent_emails()) == 1
+
+
+def test_thanks_sends_the_receipt_a_recorded_purchase_still_owes(shop, client, product):
+    buy(client, product.id)
+    session_id = next(iter(shop.sessions))
+    _pay(shop, session_id)
+    client.http.get(f"/thanks?session_id={session_id}")
+    purchase = Purchase.get(session_id)
+    # As if SES had failed after the commit and the claim was released.
+    purchase.update(
+        actions=[Purchase.receipt_sent_at.remove(), Purchase.receipt_claimed_at.remove()]
+    )
+    sent_before = len(sent_emails())
+
+    page = client.http.get(f"/thanks?session_id={session_id}")
+
+    assert page.status_code == 200
+    assert len(sent_emails()) == sent_before + 1
+    assert Purchase.get(session_id).receipt_sent_at is not None
