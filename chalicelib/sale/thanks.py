@@ -143,18 +143,20 @@ class ThankYou:
         if not SESSION_ID.fullmatch(session_id):
             raise NotFound(NOT_FOUND)
         purchase = self._recorded_paid(session_id)
-        # If only the receipt is held up, the purchase is recorded: show the link; Stripe's
-        # webhook retries own the email.
-        with contextlib.suppress(ReceiptNotSent, ReceiptPending):
-            if purchase is not None:
-                # Usually the webhook came first: no Stripe call, no transaction that fails.
-                self._fulfilment.ensure_receipt(session_id)
-            else:
-                facts = self._facts(session_id, client)
-                if facts.payment_status not in PAID_STATUSES:
-                    return ThanksPage(paid=False, email=facts.email)
-                self._fulfilment.fulfil(facts)
-        purchase = self._fulfilment.purchase(session_id)
+        # Usually the webhook came first and mailed the receipt: then the page needs no Stripe
+        # call and no transaction that could only be cancelled.
+        if purchase is None or not (purchase.receipt_sent_at or purchase.receipt_error):
+            # If only the receipt is held up, the purchase is recorded: show the link;
+            # Stripe's webhook retries own the email.
+            with contextlib.suppress(ReceiptNotSent, ReceiptPending):
+                if purchase is not None:
+                    self._fulfilment.ensure_receipt(session_id)
+                else:
+                    facts = self._facts(session_id, client)
+                    if facts.payment_status not in PAID_STATUSES:
+                        return ThanksPage(paid=False, email=facts.email)
+                    self._fulfilment.fulfil(facts)
+            purchase = self._fulfilment.purchase(session_id)
         link = self._link(purchase)
         key = shown_key(self._page_links.key, purchase) if link else None
         return ThanksPage(
