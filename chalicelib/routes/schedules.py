@@ -24,7 +24,8 @@ DAILY_SUMMARY_AT = Cron(0, 7, "*", "*", "?", "*")
 def daily_summary(event: Any) -> dict[str, bool]:
     """Mail `NOTIFY_EMAIL` yesterday's figures (store timezone); nothing when it is unset.
 
-    Returns `{"sent": bool}`. Raises Unavailable when the sales cannot be read (Lambda retries
-    the event; nothing was sent).
+    Returns `{"sent": bool}` (false too when that day's summary was already sent: EventBridge
+    may deliver an event twice). Raises Unavailable when the sales cannot be read or SES
+    failed (nothing was sent; Lambda retries the event).
     """
     return {"sent": store.current().notices.daily_summary()}

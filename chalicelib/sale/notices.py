@@ -16,17 +16,22 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from pynamodb.exceptions import PynamoDBException
+
+from chalicelib.errors import Unavailable
 from chalicelib.money import format_amount
-from chalicelib.platform.tables import Purchase
+from chalicelib.platform.tables import Purchase, RateCount
 from chalicelib.platform.transactions import condition_failed
 from chalicelib.sale.figures import DateRange, Reports
 from chalicelib.sale.receipts import Mailer
 from chalicelib.sale.standing import CLOSED_RANK, recorded
 
 logger = logging.getLogger(__name__)
+
+SUMMARY_MARK_KEPT = timedelta(days=7)
 
 CLOSED_NOTES = {
     "won": "You won it: downloads work again unless something else stopped them.",
@@ -66,7 +71,9 @@ class SellerNotices:
         to: str,
         clock: Callable[[], datetime],
         reports: Reports | None = None,
+        summaries_sent: type[RateCount] | None = None,
     ) -> None:
+        self._summaries_sent = summaries_sent
         self._mailer = mailer
         self._to = to
         self._clock = clock
@@ -107,18 +114,47 @@ class SellerNotices:
             self.send(notice)
 
     def daily_summary(self, day: date | None = None) -> bool:
-        """Mail the summary of `day` (default: yesterday in the store's timezone); whether SES
-        took it. Nothing without `NOTIFY_EMAIL`.
+        """Mail the summary of `day` (default: yesterday in the store's timezone), once: a
+        second run for the same day (EventBridge may deliver a scheduled event twice) sends
+        nothing. Whether this call sent it. Nothing without `NOTIFY_EMAIL`.
 
         Raises:
-            Unavailable: the sales could not be read (nothing was sent; a retry may).
+            Unavailable: the sales could not be read or SES failed; nothing was sent and the
+                day is not marked, so Lambda's retry of the event sends it.
         """
         from chalicelib.sale.summary import last_full_day, summary_notice
 
         if not self._to or self._reports is None:
             return False
         day = day or last_full_day(self._clock(), self._reports.timezone)
-        return self.send(summary_notice(self._reports.sales(DateRange(day, day))))
+        notice = summary_notice(self._reports.sales(DateRange(day, day)))
+        if not self._mark_summary(day, sent=True):
+            return False
+        if not self.send(notice):
+            self._mark_summary(day, sent=False)
+            raise Unavailable("The daily summary could not be mailed.")
+        return True
+
+    def _mark_summary(self, day: date, sent: bool) -> bool:
+        """Mark `day`'s summary sent (False if it already was) or, with `sent=False`, unmark
+        it after a failed send. Kept a week in the links table (`summary#<day>`, TTL)."""
+        if self._summaries_sent is None:
+            return True
+        item = self._summaries_sent(f"summary#{day.isoformat()}")
+        model = self._summaries_sent
+        try:
+            if not sent:
+                item.delete()
+                return True
+            item.update(
+                actions=[model.hits.add(1), model.purge_at.set(self._clock() + SUMMARY_MARK_KEPT)],
+                condition=model.hits.does_not_exist(),
+            )
+        except PynamoDBException as exc:
+            if sent and condition_failed(exc):
+                return False
+            raise Unavailable("The store could not record the daily summary.") from exc
+        return True
 
     def send(self, notice: Notice) -> bool:
         """Mail `notice` to the seller; whether SES took it (failures are logged, not raised)."""

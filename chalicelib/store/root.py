@@ -93,7 +93,9 @@ class Store(ServicesUnderBase):
         """The seller's notices and daily summary to `NOTIFY_EMAIL` (nothing when unset)."""
         s = self.settings
         mailer = Mailer(self.clients.ses_brief(), sender=s.sender_email, site_name=s.site_name)
-        return SellerNotices(mailer, s.notify_email, self.clock, self.reports)
+        return SellerNotices(
+            mailer, s.notify_email, self.clock, self.reports, self.tables.rate_counts
+        )
 
     @functools.cached_property
     def links(self) -> Links:

@@ -135,3 +135,39 @@ def test_a_product_name_with_markup_is_escaped_in_the_summary(notify, client, pr
     _run_summary(client, clock, "2026-11-21T07:00:00")
     [summary] = _summaries()
     assert "<script>" not in summary.body and "&lt;script&gt;x&lt;/script&gt;" in summary.body
+
+
+def test_a_scheduled_event_delivered_twice_mails_one_summary(notify, client, product, clock):
+    sell(client, product.id, created=_epoch(DAY, "09:00"))
+    assert _run_summary(client, clock, "2026-11-21T07:00:00") == {"sent": True}
+    assert _run_summary(client, clock, "2026-11-21T07:00:01") == {"sent": False}
+    fresh_store(clock)  # another Lambda container
+    assert _run_summary(client, clock, "2026-11-21T07:05:00") == {"sent": False}
+    assert len(_summaries()) == 1
+    # The next morning's is a new day.
+    assert _run_summary(client, clock, "2026-11-22T07:00:00") == {"sent": True}
+    assert len(_summaries()) == 2
+
+
+def test_a_summary_ses_failed_to_send_is_sent_by_lambdas_retry(
+    notify, client, product, clock, monkeypatch
+):
+    from botocore.exceptions import EndpointConnectionError
+
+    from chalicelib.platform import aws
+
+    sell(client, product.id, created=_epoch(DAY, "09:00"))
+    ses = aws.ses_brief_client()
+    real = ses.send_email
+
+    def down(**kwargs):
+        raise EndpointConnectionError(endpoint_url="https://email.us-east-1.amazonaws.com")
+
+    monkeypatch.setattr(ses, "send_email", down)
+    with pytest.raises(Exception, match="could not be mailed"):
+        _run_summary(client, clock, "2026-11-21T07:00:00")
+    assert _summaries() == []
+
+    monkeypatch.setattr(ses, "send_email", real)
+    assert _run_summary(client, clock, "2026-11-21T07:01:00") == {"sent": True}
+    assert len(_summaries()) == 1

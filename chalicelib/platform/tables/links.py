@@ -105,7 +105,8 @@ class RateCount(Model):
     """How many requests one client made to one route in one fixed window: an item of the
     links table keyed `limit#<route>#<HMAC of the client's IP>#<window start>`. Each request
     adds one with a single conditional `ADD` (never a read first), so Lambda containers racing
-    each other never exceed the limit; DynamoDB deletes it at `purge_at`."""
+    each other never exceed the limit; DynamoDB deletes it at `purge_at`. The daily summary
+    counts itself the same way (`summary#<day>`, at most one)."""
 
     class Meta:
         table_name = "links"
