@@ -143,8 +143,8 @@ class SellerNotices:
         item = self._summaries_sent(f"summary#{day.isoformat()}")
         model = self._summaries_sent
         try:
-            if not sent:
-                item.delete()
+            if not sent:  # an update, not a delete: the function may only update items
+                item.update(actions=[model.hits.remove()])
                 return True
             item.update(
                 actions=[model.hits.add(1), model.purge_at.set(self._clock() + SUMMARY_MARK_KEPT)],

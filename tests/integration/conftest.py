@@ -15,8 +15,13 @@ import requests
 from bull_chalice.commands.local import latest_receipts
 from bull_chalice.local import LocalStack, LocalState
 from bull_chalice.processes import free_port
+from chalicelib.platform import config
 
 SHAPES = ["make run", "make rehearse"]
+# Every test buyer comes from 127.0.0.1, where real buyers each have their own address, and the
+# shared stack serves a whole session's buyers: its per-client limits are raised out of the way
+# (the limits are tested in tests/platform/test_limits.py and tests/sale/test_thanks.py).
+UNLIMITED = {name: "100000" for name in config.LIMIT_SETTINGS}
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -61,6 +66,7 @@ def local_stack(
         state_file=workdir / "local.json",
         log_dir=workdir / "logs",
         rehearse=request.param == "make rehearse",
+        selling=UNLIMITED,
     )
     try:
         local.start()
