@@ -78,6 +78,13 @@ class MovableClock:
         self.frozen = datetime.now(UTC)
         return self.frozen
 
+    def freeze_at_window_start(self, second: int = 5) -> datetime:
+        """Stop at `second` past the start of the current ten minutes, so that a test counting
+        requests in per-minute (or ten-minute) windows never straddles two of them."""
+        now = datetime.now(UTC)
+        self.frozen = now.replace(minute=now.minute - now.minute % 10, second=second, microsecond=0)
+        return self.frozen
+
 
 def moto_jwks() -> dict[str, Any]:
     """The public keys moto's Cognito signs every pool's tokens with."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -125,6 +126,21 @@ class RateLimiter:
             logger.info("rate limit count not given back: %s", exc)
 
     def client_key(self, client: str) -> str:
-        """The client's key in the table: HMAC-SHA-256 of its IP under the store's key."""
+        """The client's key in the table: HMAC-SHA-256 of its IP under the store's key. An
+        IPv6 client is its /64, the block one subscriber is given, so that stepping through
+        its own addresses does not make it a new client."""
         secret = ("rate-limit:" + self._key()).encode()
-        return hmac.new(secret, (client or "unknown").encode(), hashlib.sha256).hexdigest()
+        return hmac.new(secret, client_network(client).encode(), hashlib.sha256).hexdigest()
+
+
+def client_network(client: str) -> str:
+    """What counts as one client: an IPv4 address, an IPv6 address's /64, else the text."""
+    try:
+        address = ipaddress.ip_address((client or "").strip())
+    except ValueError:
+        return client or "unknown"
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)

@@ -1,5 +1,6 @@
-"""Allowances: how often something was done for one subject (an address, a client's IP) in a
-sliding window, counted in DynamoDB (`MailAllowance` items of the links table, keyed
+"""Allowances: how often something was done for one subject (an address, or a client's key:
+an HMAC of its IP, `RateLimiter.client_key`, never the IP itself) in a sliding window, counted
+in DynamoDB (`MailAllowance` items of the links table, keyed
 `allowance#<kind>#<SHA-256 of the subject>`) so that limits hold across Lambda containers.
 
 The library limits its mails per address and its asks per client with them; the license routes

@@ -2,8 +2,11 @@
 link for an hour that lists every paid purchase with its current download link.
 
 No enumeration: asking answers the same whether or not the address bought anything; only an
-address that did gets a mail. Mails are limited per address and asks per client (its source
-IP), counted in DynamoDB (`MailAllowance`) so the limits hold across Lambda containers.
+address that did gets a mail. Every well-formed ask counts against its client (its source IP,
+keyed with the store's secret) and its address before the purchases are looked up, so a known
+and an unknown address cost the same writes, and a failure after the look-up is answered like
+any other ask. Counted in DynamoDB (`MailAllowance`) so the limits hold across Lambda
+containers. Addresses are matched trimmed and in lower case, as purchases record them.
 
 A library token is 192 random bits, URL-safe; only its SHA-256 is stored (`LibraryToken`).
 Opening the library consumes nothing; the download links it shows are each purchase's current
@@ -26,8 +29,8 @@ from chalicelib.errors import LinkGone, NotFound, StoreError, Unavailable
 from chalicelib.platform.tables import LibraryToken, MailAllowance, Purchase
 from chalicelib.sale.allowances import Allowances
 from chalicelib.sale.license_keys import shown_key
-from chalicelib.sale.links import LinkPolicy
-from chalicelib.sale.purchases import PAID_STATUSES, Purchases
+from chalicelib.sale.links import LinkPolicy, Links, LinkView
+from chalicelib.sale.purchases import PAID_STATUSES, Purchases, buyer_address
 from chalicelib.sale.receipts import LibraryMail, Mailer
 
 logger = logging.getLogger("bull")
@@ -48,6 +51,7 @@ STATE_LABELS = {
     "refunded": "Refunded",
     "revoked": "Turned off by the seller",
     "on_hold": "Under review",
+    "replaced": "Replaced by a newer link",
 }
 
 
@@ -71,6 +75,12 @@ class ShelfItem:
     state_label: str
     link: str
     license_key: str | None = None
+    downloads_left: int = 0
+    link_expires_on: str = ""  # YYYY-MM-DD (UTC); empty when the link is gone
+
+    @property
+    def downloadable(self) -> bool:
+        return self.state == "active"
 
 
 @dataclass(frozen=True)
@@ -87,16 +97,20 @@ class Library:
         self,
         *,
         purchases: Purchases,
+        links: Links,
         mail_links: LinkPolicy,
         page_links: LinkPolicy,
         mailer: Mailer,
         tokens: type[LibraryToken],
         allowances: type[MailAllowance],
+        client_key: Callable[[str], str],
         clock: Callable[[], datetime],
         mails_per_address: int = MAILS_PER_ADDRESS,
         asks_per_client: int = ASKS_PER_CLIENT,
     ) -> None:
         self._purchases = purchases
+        self._links = links
+        self._client_key = client_key
         self._mail_base = mail_links.base_url
         self._page_links = page_links
         self._mailer = mailer
@@ -112,16 +126,25 @@ class Library:
         for the log and tests; callers answer the same either way.
 
         Raises:
-            Unavailable: DynamoDB failed (the same for every address).
+            Unavailable: DynamoDB failed before the purchases were looked up (the same for
+                every address).
         """
-        if not self._allowances.take("client", client or "unknown", self._asks_per_client):
+        address = buyer_address(email)
+        if not self._allowances.take("client", self._client_key(client), self._asks_per_client):
             return False
-        paid = self._paid(email)
+        if not self._allowances.take("address", address, self._mails_per_address):
+            return False
+        paid = self._paid(address)
         if not paid:
             return False
-        address = paid[0].email or email  # as the purchase recorded it
-        if not self._allowances.take("address", address.lower(), self._mails_per_address):
+        try:
+            return self._mail_sign_in(address)
+        except StoreError as exc:
+            # Answered like any other ask (no enumeration); the buyer may ask again.
+            logger.warning("library mail not sent: %s (%s)", exc.message, exc.__cause__)
             return False
+
+    def _mail_sign_in(self, address: str) -> bool:
         token = secrets.token_urlsafe(TOKEN_BYTES)
         now = self._clock()
         expires = now + TOKEN_LIFETIME
@@ -137,13 +160,7 @@ class Library:
         except PynamoDBException as exc:
             raise Unavailable("The store could not make the sign-in link. Try again.") from exc
         link = f"{self._mail_base}/library/{token}"
-        mail = LibraryMail(to=address, link=link, expires_at=expires)
-        try:
-            self._mailer.send_library(mail)
-        except StoreError as exc:
-            # Answered like any other ask (no enumeration); the buyer may ask again.
-            logger.warning("library mail not sent: %s (%s)", exc.message, exc.__cause__)
-            return False
+        self._mailer.send_library(LibraryMail(to=address, link=link, expires_at=expires))
         return True
 
     def open(self, token: str) -> Shelf:
@@ -167,26 +184,35 @@ class Library:
             raise LinkGone(
                 "expired", "This sign-in link has expired: links to your library last an hour."
             )
-        items = [self._item(p) for p in self._paid(item.email) if p.link_version]
+        paid = [p for p in self._paid(buyer_address(item.email)) if p.link_version]
+        views = self._links.views(p.token_hash for p in paid if p.token_hash)
+        now = self._clock().timestamp()
+        items = [self._item(p, views.get(p.token_hash or ""), now) for p in paid]
         return Shelf(email=item.email, items=items, expires_at=expires)
 
-    def _paid(self, email: str) -> list[Purchase]:
-        """The address's paid purchases, newest first (as typed, and in lower case)."""
-        found = {p.session_id: p for p in self._purchases.by_buyer(email)}
-        if email.lower() != email:
-            found.update({p.session_id: p for p in self._purchases.by_buyer(email.lower())})
-        paid = [p for p in found.values() if p.status in PAID_STATUSES]
+    def _paid(self, address: str) -> list[Purchase]:
+        """The address's paid purchases, newest first."""
+        paid = [p for p in self._purchases.by_buyer(address) if p.status in PAID_STATUSES]
         return sorted(paid, key=lambda p: p.created_at, reverse=True)
 
-    def _item(self, purchase: Purchase) -> ShelfItem:
-        state = "on_hold" if purchase.dispute_status == "open" else purchase.link_state or "active"
-        when = purchase.sale_day or purchase.created_at.date().isoformat()
+    def _item(self, purchase: Purchase, link: LinkView | None, now: float) -> ShelfItem:
+        """The purchase as shown: its state is its link's (used up and expired included),
+        with a dispute's hold over it."""
+        if purchase.dispute_status == "open":
+            state = "on_hold"
+        elif link is None:
+            state = purchase.link_state or "replaced"
+        else:
+            state = link.gone_reason(now) or "active"
+        active = state == "active" and link is not None
         return ShelfItem(
             session_id=purchase.session_id,
             product_name=purchase.product_name,
-            bought_on=when,
+            bought_on=purchase.sale_day or purchase.created_at.date().isoformat(),
             state=state,
             state_label=STATE_LABELS.get(state, state.replace("_", " ")),
             link=self._page_links.url(purchase.session_id, int(purchase.link_version)),
             license_key=shown_key(self._page_links.key, purchase),
+            downloads_left=link.downloads_left if active else 0,
+            link_expires_on=link.expires_at.date().isoformat() if active else "",
         )

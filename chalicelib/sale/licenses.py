@@ -84,9 +84,11 @@ class Licenses:
         model: type[License],
         purchases: Purchases,
         allowances: type[MailAllowance],
+        client_key: Callable[[str], str],
         clock: Callable[[], datetime],
         guesses_per_client: int = GUESSES_PER_CLIENT,
     ) -> None:
+        self._client_key = client_key
         self._secret = secret
         self._model = model
         self._purchases = purchases
@@ -211,7 +213,7 @@ class Licenses:
         Raises:
             TooManyRequests: the client has no guesses left, whatever the key.
         """
-        subject = client or "unknown"
+        subject = self._client_key(client)
         wait = self._allowances.wait("license", subject, self._guesses)
         if wait:
             raise TooManyRequests(

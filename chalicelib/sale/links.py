@@ -12,7 +12,7 @@ import contextlib
 import hashlib
 import hmac
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -189,6 +189,19 @@ class Links:
         if reason:
             raise _gone(reason)
         return view
+
+    def views(self, token_hashes: Iterable[str]) -> dict[str, LinkView]:
+        """The links stored under `token_hashes` (one BatchGetItem per hundred), by hash;
+        hashes with no link are left out. Takes nothing.
+
+        Raises:
+            Unavailable: DynamoDB failed.
+        """
+        wanted = sorted(set(token_hashes))
+        try:
+            return {link.token_hash: _view(link) for link in self._model.batch_get(wanted)}
+        except PynamoDBException as exc:
+            raise Unavailable("The store could not read the download links.") from exc
 
     def take(self, token: str, ip: str = "", user_agent: str = "") -> Grant:
         """Take one download and return a short-lived presigned URL for the file.

@@ -2,11 +2,11 @@
 erasing the address and the traces of the buyer's devices while keeping the seller's books
 (`erase`).
 
-Matching ignores case and surrounding spaces: the store keeps an address as Stripe sent it, so
-`Buyer@Example.com` and `buyer@example.com` are one buyer. Purchases are found by reading the
-purchases table through (an address may be stored in any case, which the email index cannot
-match); their download links (current and replaced ones) by the purchases' session ids, and the
-library's sign-in tokens by their address, reading the links table through. A privacy request
+Matching ignores case and surrounding spaces (`purchases.buyer_address`): purchases record an
+address in lower case, but one recorded before they did may be in any case, which the email
+index cannot match, so purchases are found by reading the purchases table through; their
+download links (current and replaced ones) by the purchases' session ids, and the library's
+sign-in tokens by their address, reading the links table through. A privacy request
 is rare and run by the operator, so reading the tables once is its cost.
 
 Erase keeps the amounts, currency, dates, product, status, refunds, disputes and fraud warnings
@@ -40,19 +40,15 @@ from chalicelib.sale.library import KEY_PREFIX as LIBRARY_PREFIX
 from chalicelib.sale.license_keys import KEY_PREFIX as LICENSE_PREFIX
 from chalicelib.sale.privacy_scrub import scrub_license, scrub_link
 from chalicelib.sale.privacy_view import epoch_iso, purchase_data
+from chalicelib.sale.purchases import buyer_address
 
 ALLOWANCE_KEY = "allowance#address#{digest}"  # as `library.Allowances` keys an address
 SCRUB_ATTEMPTS = 4
 
 
-def normalised(email: str) -> str:
-    """The address as erase and export match it: trimmed, in lower case."""
-    return (email or "").strip().lower()
-
-
 def allowance_key(email: str) -> str:
     """The links-table key of the address's library mail allowance."""
-    return ALLOWANCE_KEY.format(digest=hashlib.sha256(normalised(email).encode()).hexdigest())
+    return ALLOWANCE_KEY.format(digest=hashlib.sha256(buyer_address(email).encode()).hexdigest())
 
 
 @dataclass
@@ -127,7 +123,7 @@ class Privacy:
         allowance = self._allowance(email)
         uses = [int(u) for u in (allowance.uses or ())] if allowance else []
         return {
-            "email": normalised(email),
+            "email": buyer_address(email),
             "exported_at": now.isoformat(),
             "found": bool(purchases or tokens or uses),
             "purchases": [
@@ -151,7 +147,7 @@ class Privacy:
         Raises:
             Unavailable: DynamoDB failed (run it again).
         """
-        done = Erased(email=normalised(email))
+        done = Erased(email=buyer_address(email))
         tokens = self._find_tokens(email)
         for token in tokens:
             self._write(token.delete, "delete a sign-in link")
@@ -192,14 +188,14 @@ class Privacy:
     # -- finding what the store holds -------------------------------------------------------
 
     def _find_purchases(self, email: str) -> list[Purchase]:
-        wanted = normalised(email)
+        wanted = buyer_address(email)
         if not wanted:
             return []
         try:
             found = [
                 p
                 for p in self._purchases.scan(self._purchases.email.exists())
-                if normalised(p.email) == wanted
+                if buyer_address(p.email) == wanted
             ]
         except PynamoDBException as exc:
             raise Unavailable("The store could not read purchases.") from exc
@@ -238,18 +234,18 @@ class Privacy:
         return found
 
     def _find_tokens(self, email: str) -> list[LibraryToken]:
-        wanted = normalised(email)
+        wanted = buyer_address(email)
         if not wanted:
             return []
         model = self._tokens
         try:
             scan = model.scan(model.token_hash.startswith(LIBRARY_PREFIX) & model.email.exists())
-            return [t for t in scan if normalised(t.email) == wanted]
+            return [t for t in scan if buyer_address(t.email) == wanted]
         except PynamoDBException as exc:
             raise Unavailable("The store could not read sign-in links.") from exc
 
     def _allowance(self, email: str) -> MailAllowance | None:
-        if not normalised(email):
+        if not buyer_address(email):
             return None
         try:
             return self._allowances.get(allowance_key(email), consistent_read=True)

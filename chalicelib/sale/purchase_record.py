@@ -13,6 +13,7 @@ from chalicelib.catalog.view import ProductView
 from chalicelib.payments.events import CheckoutFacts
 from chalicelib.platform.tables import Purchase, month_partition
 from chalicelib.sale.figures import figures_series
+from chalicelib.sale.purchases import buyer_address
 from chalicelib.sale.standing import pro_rata
 
 
@@ -83,7 +84,7 @@ def new_purchase(
         charged_cents=sale.charged_cents,
         charged_currency=sale.charged_currency,
         figures_key=sale.series,
-        email=facts.email,
+        email=buyer_address(facts.email) or None,
         payment_intent=facts.payment_intent,
         status=status,
         created_at=facts.sold_at,

@@ -13,6 +13,12 @@ from chalicelib.platform.tables import Purchase, month_partition
 PAID_STATUSES = ("paid", "no_payment_required")
 
 
+def buyer_address(email: str | None) -> str:
+    """A buyer's address as purchases record it and every look-up matches it: trimmed, in
+    lower case ("" for none), so `Buyer@Example.com` and `buyer@example.com` are one buyer."""
+    return (email or "").strip().lower()
+
+
 class Purchases:
     """Reads purchases; every read the store makes of the table goes through here."""
 
@@ -47,10 +53,15 @@ class Purchases:
             raise Unavailable("The store could not find the purchase.") from exc
         return found[0] if found else None
 
-    def by_buyer(self, email: str, limit: int = 100) -> list[Purchase]:
-        """A buyer's purchases, newest first. Raises Unavailable."""
+    def by_buyer(self, email: str, limit: int | None = None) -> list[Purchase]:
+        """A buyer's purchases (the address in any case), newest first; all of them unless
+        `limit`. Raises Unavailable."""
+        address = buyer_address(email)
+        if not address:
+            return []
+        index = self.model.email_index
         try:
-            return list(self.model.email_index.query(email, scan_index_forward=False, limit=limit))
+            return list(index.query(address, scan_index_forward=False, limit=limit))
         except PynamoDBException as exc:
             raise Unavailable("The store could not read purchases.") from exc
 

@@ -158,6 +158,7 @@ class Store(ServicesUnderBase):
             model=self.tables.licenses,
             purchases=self.purchases,
             allowances=self.tables.allowances,
+            client_key=self.limiter.client_key,
             clock=self.clock,
         )
 

@@ -116,11 +116,13 @@ class ServicesUnderBase:
         under `page`."""
         return Library(
             purchases=self.purchases,
+            links=self.links,
             mail_links=self.link_policy(public),
             page_links=self.link_policy(page),
             mailer=self.mailer,
             tokens=self.tables.library_tokens,
             allowances=self.tables.allowances,
+            client_key=self.limiter.client_key,
             clock=self.clock,
         )
 

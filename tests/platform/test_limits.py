@@ -20,6 +20,12 @@ ONE, OTHER = "203.0.113.7", "198.51.100.23"
 LIMIT = 20  # the default checkouts per client a minute
 
 
+@pytest.fixture(autouse=True)
+def one_window(clock):
+    """Every count here falls in one window, however long the test takes."""
+    clock.freeze_at_window_start()
+
+
 def checkout(product_id, ip=ONE, headers=None):
     return from_ip(ip, "POST", f"/checkout/{product_id}", headers=headers)
 
@@ -163,3 +169,13 @@ def test_the_license_api_answers_429_json_past_its_limit(client, monkeypatch, cl
         from_ip(OTHER, "POST", "/licenses/validate", body=body, headers=headers)["statusCode"]
         != 429
     )
+
+
+def test_an_ipv6_client_is_its_64_block_so_stepping_through_addresses_does_not_help(shop, product):
+    block = [f"2001:db8:7:1:{n:x}::{n + 1:x}" for n in range(LIMIT + 1)]  # one /64
+    answers = [checkout(product.id, ip)["statusCode"] for ip in block]
+    assert answers == [303] * LIMIT + [429]
+    assert checkout(product.id, "2001:db8:7:2::1")["statusCode"] == 303  # the next /64
+    assert checkout(product.id, "::ffff:203.0.113.7")["statusCode"] == 303  # IPv4, mapped
+    assert checkout(product.id, ONE)["statusCode"] == 303  # ...is that IPv4 client
+    assert len(shop.sessions) == LIMIT + 3

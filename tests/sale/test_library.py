@@ -15,6 +15,7 @@ from chalicelib.sale.library import ASKS_PER_CLIENT, token_key
 from chalicelib.web.pages import render
 from tests.helpers import (
     SESSION,
+    Outage,
     completed,
     deliver,
     fresh_store,
@@ -224,3 +225,82 @@ def test_the_thanks_page_links_to_the_library(env):
             link=link, email=BUYER,
         )  # fmt: skip
         assert 'href="https://store.example.test/library"' in page
+
+
+def test_the_library_shows_downloads_left_and_a_used_up_or_expired_link_as_such(
+    client, product, clock
+):
+    sell(client, product.id)
+    sell(client, product.id, session_id="cs_test_second", payment_intent="pi_test_second")
+    first, second = mailed_token(0), mailed_token(1)
+    for _ in range(5):
+        assert client.http.post(f"/download/{first}").status_code == 303
+    client.http.post(f"/download/{second}")
+    ask(client, BUYER)
+    body = client.http.get(f"/library/{library_token()}").body.decode()
+    assert "All downloads used" in body and f"/download/{first}" not in body
+    assert "4 downloads left" in body and f"/download/{second}" in body
+    assert body.count("Go to the download") == 1  # only the link that still gives downloads
+
+    clock.advance(timedelta(days=31))
+    ask(client, BUYER)
+    body = client.http.get(f"/library/{library_token()}").body.decode()
+    assert "Link expired" in body and "Go to the download" not in body
+    assert "write to" in body  # whom to ask for a new link, not a loop back to the library
+
+
+def test_an_address_in_another_case_finds_the_purchase(client, product):
+    sell(client, product.id, email="  Buyer@Example.TEST ")
+    assert Purchase.get(SESSION).email == BUYER  # recorded trimmed, in lower case
+    ask(client, "bUYER@example.test")
+    assert len(library_mails()) == 1
+    assert library_mails()[0].destinations["ToAddresses"] == [BUYER]
+    body = client.http.get(f"/library/{library_token()}").body.decode()
+    assert f"/download/{mailed_token(0)}" in body
+
+
+@pytest.mark.parametrize("operation", ["PutItem", "SendEmail"])
+def test_a_failure_after_the_lookup_is_answered_like_any_other_ask(
+    client, product, monkeypatch, operation
+):
+    sell(client, product.id)
+    unknown = ask(client, "stranger@example.test")
+    if operation == "PutItem":
+        # the third write: after the client's and the address's counts, the sign-in token
+        Outage(monkeypatch, "PutItem", nth=3, code="InternalServerError")
+    else:
+        monkeypatch.setattr(store.current().mailer, "send_library", _ses_down)
+    known = ask(client, BUYER)
+    assert (known.status_code, known.body) == (unknown.status_code, unknown.body)
+    assert library_mails() == []
+
+
+def _ses_down(mail):
+    from chalicelib.errors import Unavailable
+
+    raise Unavailable("SES is down")
+
+
+def test_known_and_unknown_addresses_cost_the_same_writes_before_the_mail(client, product):
+    def allowances():
+        return {a.token_hash for a in MailAllowance.scan() if a.token_hash.startswith("allow")}
+
+    sell(client, product.id)
+    ask(client, "stranger@example.test")
+    unknown = allowances()
+    ask(client, BUYER)
+    known = allowances() - unknown
+    # each ask counts its address (the client's count is one item, shared)
+    assert len(unknown) == 2 and len(known) == 1
+    assert sorted(k.split("#")[1] for k in unknown) == ["address", "client"]
+
+
+def test_the_client_allowance_is_keyed_with_the_stores_secret_not_a_bare_hash(client):
+    import hashlib
+
+    ask(client, "stranger@example.test")
+    (item,) = [a for a in MailAllowance.scan() if a.token_hash.startswith("allowance#client#")]
+    ip = "127.0.0.1"  # chalice.test.Client's source IP
+    assert hashlib.sha256(ip.encode()).hexdigest() not in item.token_hash
+    keyed = store.current().limiter.client_key(ip)
+    assert item.token_hash.endswith(hashlib.sha256(keyed.encode()).hexdigest())
