@@ -27,6 +27,9 @@ CONFLICT = "TransactionConflict"
 # not retry it.
 WRITE_CONFLICT = "TransactionConflictException"
 CONDITION = "ConditionalCheckFailed"
+# A transaction cancelled because a partition was over its rate: the SDK does not retry a
+# cancellation, so the loop always does, after the same back-off.
+THROTTLED = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded"})
 
 
 class Cancelled(Exception):
@@ -79,9 +82,10 @@ class Transactions:
     def attempt(self, step: Callable[[], T], *, retry_on: Collection[str], failure: str) -> T:
         """Run `step` (which reads, decides and writes one transaction) until it commits.
 
-        After a cancellation with a reason in `retry_on` it runs again, on fresh reads, up to
-        the attempt limit, after an exponential back-off with jitter (25-50 ms, 50-100 ms,
-        100-200 ms), so that requests which collided once do not collide again in step.
+        After a cancellation with a reason in `retry_on`, or for throttling (`THROTTLED`), it
+        runs again, on fresh reads, up to the attempt limit, after an exponential back-off with
+        jitter (25-50 ms, 50-100 ms, 100-200 ms), so that requests which collided once do not
+        collide again in step.
 
         Raises:
             Cancelled: the transaction was cancelled for another reason.
@@ -92,7 +96,7 @@ class Transactions:
                 return step()
             except TransactWriteError as exc:
                 reasons = _reasons(exc)
-                if not set(reasons) & set(retry_on):
+                if not set(reasons) & (set(retry_on) | THROTTLED):
                     if any(reasons):
                         raise Cancelled(reasons) from exc
                     raise Unavailable(failure) from exc

@@ -41,7 +41,11 @@ documents DynamoDB doing under contention:
 
 What it leaves out: split for heat (DynamoDB may later split a busy partition by sort key; this
 layer keeps one partition per partition-key value, the worst case), burst and adaptive capacity,
-table-level and account limits, reads, and `BatchWriteItem`.
+table-level and account limits, reads, `BatchWriteItem`, and global secondary indexes: a write
+also costs units on each index partition it changes (the purchases' `recent-index` is one
+partition a month), and DynamoDB throttles the base write when that partition is over its rate
+(`IndexWriteKeyRangeThroughputExceeded`). At a launch's 33 sales a second that partition takes
+about 100 units a second (a purchase put and two updates), a tenth of its rate.
 
 Use: `with contended(ContendedDynamoDB()) as layer:` inside `moto.mock_aws()`; every DynamoDB
 request of every botocore client then passes through `layer`, whose `stats` count what it did.

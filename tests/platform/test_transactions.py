@@ -62,3 +62,23 @@ def test_a_plain_write_that_keeps_meeting_transactions_gives_up_with_the_conflic
 
     assert refused.value.cause_response_code == "TransactionConflictException"
     assert len(waits) == 3 and waits[0] < waits[1] < waits[2]  # 4 attempts, backing off
+
+
+def test_a_transaction_cancelled_for_throttling_commits_on_a_later_attempt(aws):
+    now = [0.0]
+
+    def wait(seconds: float) -> None:  # the back-off, on the layer's clock: a second passes
+        now[0] += 1.0
+
+    def add_one_in_a_transaction() -> None:
+        with tx.write() as write:
+            write.update(DailySales("2026-11", "2026-11-24#p"), actions=[DailySales.orders.add(1)])
+
+    # A partition of two write units a second: one transactional write (two units) fills it.
+    with contended(ContendedDynamoDB(hold=0, partition_wcu=2, clock=lambda: now[0])) as layer:
+        tx = Transactions(store.current().clients.dynamodb, sleep=wait)
+        for _ in range(2):
+            tx.attempt(add_one_in_a_transaction, retry_on=(), failure="not recorded")
+
+    assert layer.stats["throttled"] == 1  # the second was cancelled once, then went through
+    assert DailySales.get("2026-11", "2026-11-24#p").orders == 2
