@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import zipfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -90,20 +91,63 @@ def packaging_lock(project: Path) -> Iterator[None]:
         yield
 
 
-def build(out_dir: Path, stage: str = "dev") -> Path:
-    """Run `chalice package` for `stage` into `out_dir` and slim its layer (`slim_layer`); the
-    app's deployment zip's path (the layer zip is beside it)."""
+def cached_layer(project: Path) -> Path:
+    """Where Chalice keeps the project's dependency layer between builds
+    (`.chalice/deployments/managed-layer-<hash of requirements.txt>-pythonX.Y.zip`): `chalice
+    package` and `chalice deploy` both reuse that file while `requirements.txt` is unchanged."""
+    from chalice.deploy.packager import LayerDeploymentPackager
+    from chalice.utils import UI, OSUtils
+
+    python = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    packager = LayerDeploymentPackager(OSUtils(), None, UI())  # type: ignore[arg-type]
+    return Path(packager.deployment_package_filename(str(project), python))
+
+
+def slim_built(project: Path, out_dir: Path) -> None:
+    """Slim the layer `chalice package` wrote into `out_dir` and the cached layer it came from,
+    so that a later `chalice deploy`, which reuses the cache, publishes the slim one."""
+    for layer in (cached_layer(project), out_dir / LAYER_ZIP):
+        if layer.exists():
+            slim_layer(layer, SERVICES)
+
+
+def build(out_dir: Path, stage: str = "dev", project: Path = REPO_ROOT) -> Path:
+    """Run `chalice package` for `stage` of `project` into `out_dir` and slim its layer, and
+    Chalice's cached copy of it (`slim_built`); the app's deployment zip's path (the layer zip
+    is beside it).
+
+    Raises:
+        subprocess.CalledProcessError: `chalice package` failed (its output in `stderr`).
+    """
     env = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}
-    with packaging_lock(REPO_ROOT):
+    with packaging_lock(project):
         subprocess.run(
-            package_command(chalice_executable(), REPO_ROOT, stage, out_dir),
-            cwd=REPO_ROOT,
+            package_command(chalice_executable(), project, stage, out_dir),
+            cwd=project,
             env=env,
             check=True,
             capture_output=True,
+            text=True,
         )
-    slim_layer(out_dir / LAYER_ZIP, SERVICES)
+        slim_built(project, out_dir)
     return out_dir / "deployment.zip"
+
+
+def prepare_layer(project: Path, stage: str) -> PackageSize:
+    """Package `stage` once, in a folder thrown away after, so that the layer Chalice keeps for
+    `chalice deploy` is the slim one; the package's sizes.
+
+    Raises:
+        click.ClickException: `chalice package` failed (the end of what it said).
+    """
+    import click
+
+    with tempfile.TemporaryDirectory(prefix="bull-package-") as tmp:
+        try:
+            return measure(build(Path(tmp) / "package", stage, project))
+        except subprocess.CalledProcessError as exc:
+            said = (exc.stderr or exc.stdout or "").strip().splitlines()[-3:]
+            raise click.ClickException("chalice package failed: " + " / ".join(said)) from None
 
 
 def measure(zip_path: Path, top: int = 5) -> PackageSize:

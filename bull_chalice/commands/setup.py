@@ -14,7 +14,7 @@ from typing import Any
 import click
 from botocore.exceptions import ClientError
 
-from bull_chalice import infra, paths
+from bull_chalice import infra, package, paths
 from bull_chalice.ceiling import ceiling_options, throttle_deployed, write_ceiling
 from bull_chalice.errors import attempt, cli_errors, error_code
 from bull_chalice.policy import build_policy
@@ -77,6 +77,7 @@ def adoption(target: Target, stack: dict[str, Any] | None, names: dict[str, str]
 DOMAIN = re.compile(r"^(?=.{4,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 CERTIFICATE_ARN = re.compile(r"^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate/[\w-]+$")
 BASE_PATH = re.compile(r"^[A-Za-z0-9._~-]{1,100}$")
+MB = 1024 * 1024
 
 
 def _custom_domain(
@@ -239,6 +240,13 @@ def setup(
     policy = build_policy(target.region, account, stage, outputs)
     (paths.chalice_dir() / f"policy-{stage}.json").write_text(json.dumps(policy, indent=2) + "\n")
     click.echo(f"Wrote stage {stage} to .chalice/config.json and .chalice/policy-{stage}.json.")
+    click.echo("Building the deployment package (the first time downloads the dependencies) ...")
+    size = package.prepare_layer(paths.project_root(), stage)
+    click.echo(
+        f"Deployment package: the app {size.app_zipped / MB:.2f} MB and its dependency layer "
+        f"{size.layer_zipped / MB:.1f} MB (botocore's models trimmed to the services the store "
+        "calls), which chalice deploy publishes."
+    )
     if custom_domain:
         click.echo(
             f"Custom domain: SITE_URL={env['SITE_URL']}. After chalice deploy, point DNS for "

@@ -18,11 +18,10 @@ from bull_chalice.package import (
     LAYER_ZIP,
     package_command,
     packaging_lock,
-    slim_layer,
+    slim_built,
 )
 from bull_chalice.paths import project_root
 from bull_chalice.rehearse import gateway
-from chalicelib.platform.aws import SERVICES
 
 PACKAGE_STAGE = "dev"
 # What `chalice package` reads: a change to any of these makes a new artifact.
@@ -96,10 +95,9 @@ def build_package(
                 text=True,
                 check=False,
             )
-        if done.returncode != 0:
-            raise RehearsalError(f"chalice package failed: {done.stderr.strip()[-500:]}")
-        if (artifact / LAYER_ZIP).exists():
-            slim_layer(artifact / LAYER_ZIP, SERVICES)
+            if done.returncode != 0:
+                raise RehearsalError(f"chalice package failed: {done.stderr.strip()[-500:]}")
+            slim_built(project, artifact)
         marker.write_text(digest)
     layer = artifact / LAYER_ZIP
     return Package(

@@ -17,7 +17,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 from click.testing import CliRunner
 
-from bull_chalice import infra, resources, targets
+from bull_chalice import infra, package, resources, targets
 from bull_chalice.cli import main
 from chalicelib.platform import config
 
@@ -33,6 +33,8 @@ def workspace(aws, tmp_path, monkeypatch):
         ROOT / ".chalice", chalice_dir, ignore=shutil.ignore_patterns("deployed", "deployments")
     )
     monkeypatch.setenv("BULL_PROJECT_DIR", str(tmp_path))
+    # `chalice package` itself runs in the deploy rehearsal; here, only that setup asks for it.
+    monkeypatch.setattr(package, "prepare_layer", _packaged)
     cognito = boto3.client("cognito-idp", region_name="us-east-1")
     pool = resources.create_user_pool(cognito, "dev")
     settings = config.get_settings()
@@ -52,6 +54,14 @@ def workspace(aws, tmp_path, monkeypatch):
         "LinkSigningKeyParam": "/bull/dev/link-signing-key",
     }
     return tmp_path, outputs, cognito, pool
+
+
+PACKAGED: list[tuple[Path, str]] = []
+
+
+def _packaged(project: Path, stage: str) -> package.PackageSize:
+    PACKAGED.append((project, stage))
+    return package.PackageSize(app_zipped=140_000, layer_zipped=10_800_000, unzipped=0, largest=[])
 
 
 def _stub_stack(monkeypatch, outputs, exists, expect=None):
@@ -147,6 +157,9 @@ def test_setup_writes_config_policy_and_secrets_and_is_safe_to_rerun(workspace, 
     assert "unchanged" in again.output and "Kept the existing link-signing key" in again.output
     same = ssm.get_parameter(Name="/bull/dev/link-signing-key", WithDecryption=True)
     assert same["Parameter"]["Value"] == link_key["Parameter"]["Value"]
+    # Each run leaves the slim layer where chalice deploy finds it, and says what it ships.
+    assert PACKAGED[-2:] == [(tmp.resolve(), "dev")] * 2
+    assert "the app 0.13 MB and its dependency layer 10.3 MB" in again.output
 
 
 def test_setup_says_how_to_sell_and_keeps_the_sellers_checkout_options(workspace, monkeypatch):

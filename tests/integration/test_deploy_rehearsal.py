@@ -36,6 +36,7 @@ import requests
 from botocore.exceptions import ClientError
 
 from bull_chalice import rehearse
+from bull_chalice.package import SIZE_TARGET, cached_layer
 from bull_chalice.processes import free_port, spawn, terminate, wait_for
 
 pytestmark = pytest.mark.integration
@@ -105,14 +106,8 @@ def _whole_zip(path: Path) -> bool:
 
 
 def package_name(project: Path) -> str:
-    """The file chalice caches the project's dependencies in (its managed layer: a hash of
-    requirements.txt and chalice itself), from chalice's own packager."""
-    from chalice.deploy.packager import LayerDeploymentPackager
-    from chalice.utils import UI, OSUtils
-
-    python = f"python{sys.version_info.major}.{sys.version_info.minor}"
-    packager = LayerDeploymentPackager(OSUtils(), None, UI())  # type: ignore[arg-type]
-    return Path(packager.deployment_package_filename(str(project), python)).name
+    """The file chalice caches the project's dependencies in (its managed layer)."""
+    return cached_layer(project).name
 
 
 def keep_package(project: Path) -> None:
@@ -343,6 +338,10 @@ def test_the_readme_deploy_steps_against_moto(
     policy = iam.get_role_policy(RoleName=role, PolicyName=policy_name)["PolicyDocument"]
     assert policy == json.loads((project / ".chalice" / f"policy-{STAGE}.json").read_text())
     assert function["Environment"]["Variables"]["PRODUCTS_TABLE"] == env["PRODUCTS_TABLE"]
+    # What the deploy uploaded: the app and the dependency layer bull setup slimmed (issue 15).
+    (layer,) = function["Layers"]
+    assert function["CodeSize"] < 1024 * 1024 and layer["CodeSize"] > 5 * 1024 * 1024
+    assert function["CodeSize"] + layer["CodeSize"] <= SIZE_TARGET
     # The daily summary: its own function with the stage's environment and policy, on a rule.
     summary = r.client("lambda").get_function(FunctionName=f"bull-{STAGE}-daily_summary")
     summary = summary["Configuration"]
