@@ -136,3 +136,19 @@ def test_packaged_daily_summary_handler_runs_in_a_clean_interpreter(package, tmp
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert json.loads(result.stdout) == {"sent": False}
+
+
+def test_api_gateways_own_answers_carry_the_security_headers_and_a_throttled_one_retry_after(
+    package,
+):
+    resources = json.loads((package.parent / "sam.json").read_text())["Resources"]
+    body = resources["RestAPI"]["Properties"]["DefinitionBody"]
+    answers = body["x-amazon-apigateway-gateway-responses"]
+    assert set(answers) == {"DEFAULT_4XX", "DEFAULT_5XX", "THROTTLED"}
+    for answer in answers.values():
+        headers = answer["responseParameters"]
+        assert headers["gatewayresponse.header.X-Content-Type-Options"] == "'nosniff'"
+        assert headers["gatewayresponse.header.Cache-Control"] == "'no-store'"
+    throttled = answers["THROTTLED"]
+    assert throttled["statusCode"] == "429"
+    assert throttled["responseParameters"]["gatewayresponse.header.Retry-After"] == "'1'"
