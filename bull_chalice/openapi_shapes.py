@@ -139,7 +139,11 @@ SHAPES: dict[str, dict[str, Any]] = {
         email=TEXT_OR_NULL,
         status={"enum": ["pending", "paid", "failed"]},
     ),
-    "OrderList": _obj("orders", orders={"type": "array", "items": ref("Order")}),
+    "OrderList": _obj(
+        "from to timezone orders next",
+        orders={"type": "array", "items": ref("Order")},
+        next={**TEXT_OR_NULL, "description": "the cursor of the next page; null on the last"},
+    ),
     "LicenseState": _obj(
         "valid status product_id activations activation_limit",
         "instance_active",

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from bull_chalice.admin_api import admin_get
+from bull_chalice.admin_api import admin_pages
 from bull_chalice.errors import cli_errors
 from bull_chalice.targets import stage_option
 
@@ -41,15 +41,19 @@ def orders(
     password: str,
     base_url: str | None,
 ) -> None:
-    """Sign in with Cognito and write every order of the range (store timezone) as CSV."""
+    """Sign in with Cognito and write every order of the range (store timezone) as CSV, any
+    range: the store answers in pages, which are joined under one header."""
     range_ = {k: v for k, v in (("from", start), ("to", end)) if v}
     params = {"format": "csv", **range_}
-    answer = admin_get(stage, base_url, email, password, "/admin/orders", params, "orders")
-    text = answer.content.decode("utf-8")
+    pages = admin_pages(stage, base_url, email, password, "/admin/orders", params, "orders")
+    first = next(pages)
+    text = first.content.decode("utf-8")
+    for page in pages:
+        text += page.content.decode("utf-8").split("\r\n", 1)[1]  # its rows, not its header
     if out == "-":
         click.echo(text, nl=False)
         return
-    named = re.search(r'filename="([\w.-]+)"', answer.headers.get("Content-Disposition", ""))
+    named = re.search(r'filename="([\w.-]+)"', first.headers.get("Content-Disposition", ""))
     path = Path(out or (named.group(1) if named else "orders.csv"))
     path.write_text(text, encoding="utf-8", newline="")
     count = max(len(list(csv.reader(io.StringIO(text)))) - 1, 0)

@@ -14,7 +14,7 @@ from chalicelib.routes.common import (
     browser_route,
     page,
 )
-from chalicelib.sale.figures import DateRange, as_csv, parse_range
+from chalicelib.sale.figures import MAX_DAYS, DateRange, as_csv, parse_range
 from chalicelib.sale.orders import orders_csv
 from chalicelib.store import Store
 from chalicelib.web import security, static
@@ -98,48 +98,61 @@ def admin_orders() -> Response:
     """Every order whose sale day (store timezone) falls in the range, oldest first, as JSON
     or CSV (`format=csv`, `Accept: text/csv`): for the seller's books.
 
-    Cost grows with the orders in the range, not with all orders stored. `status` is the
-    payment's (`paid`, `pending`, `failed`); refunds and disputes have their own columns.
+    Any range may be asked for: the orders come in pages of at most 5,000, each pointing to
+    the next (`next` in JSON, the `X-Next-Cursor` header on CSV; absent on the last page),
+    asked for with `cursor`. Cost grows with the orders in the range, not with all orders
+    stored. `status` is the payment's (`paid`, `pending`, `failed`); refunds and disputes have
+    their own columns.
 
     Query:
         from (date): the first day, YYYY-MM-DD, in the store timezone (default: 29 days
             before `to`).
         to (date): the last day, YYYY-MM-DD (default: today in the store timezone).
         format: `json` (the default) or `csv`.
+        cursor: where to go on: the `next` of the page before, for the same range.
 
     Returns:
-        200 OrderList: `{"from", "to", "timezone", "orders": [...]}`; as `text/csv` headed
+        200 OrderList: `{"from", "to", "timezone", "orders": [...], "next"}`; as `text/csv`
+            headed
             `date,order_id,email,product_id,product_name,currency,amount_cents,tax_cents,discount_cents,refunded_cents,disputed_cents,status`
-            with `format=csv`.
+            with `format=csv`, every page with the header.
 
     Raises:
-        BadRequest (400) for a bad date or format, a reversed range or more than 366 days,
+        BadRequest (400) for a bad date, format or cursor, or a reversed range,
         Unavailable (503) when the store cannot read its orders.
     """
     shop = store.current()
-    days, wants_csv = _asked_range(shop)
-    orders = shop.orders.between(days)
+    days, wants_csv = _asked_range(shop, max_days=None)
+    cursor = (bp.current_request.query_params or {}).get("cursor") or None
+    page = shop.orders.page(days, cursor)
     if wants_csv:
         name = f"orders-{days.start}-{days.end}.csv"
-        return _csv_download(orders_csv(orders), name, NO_STORE)
+        more = {"X-Next-Cursor": page.next} if page.next else {}
+        return _csv_download(orders_csv(page.orders), name, {**NO_STORE, **more})
     timezone = shop.settings.report_timezone
-    body = {"from": str(days.start), "to": str(days.end), "timezone": timezone, "orders": orders}
+    body = {
+        "from": str(days.start),
+        "to": str(days.end),
+        "timezone": timezone,
+        "orders": page.orders,
+        "next": page.next,
+    }
     return json_response(body, headers=NO_STORE)
 
 
-def _asked_range(shop: Store) -> tuple[DateRange, bool]:
+def _asked_range(shop: Store, max_days: int | None = MAX_DAYS) -> tuple[DateRange, bool]:
     """The days asked (`from`, `to`; store timezone) and whether CSV was asked (`format=csv`
     or `Accept: text/csv`).
 
     Raises:
-        BadRequest: a bad format or date, a reversed range, more than 366 days.
+        BadRequest: a bad format or date, a reversed range, more than `max_days` days.
     """
     request = bp.current_request
     query = request.query_params or {}
     if query.get("format") not in (None, "csv", "json"):
         raise BadRequest("format must be json or csv")
     timezone = shop.settings.report_timezone
-    days = parse_range(query.get("from"), query.get("to"), timezone, shop.clock())
+    days = parse_range(query.get("from"), query.get("to"), timezone, shop.clock(), max_days)
     wants_csv = query.get("format") == "csv" or "text/csv" in (header(request, "accept") or "")
     return days, wants_csv
 

@@ -115,20 +115,25 @@ def _parse_day(value: str, name: str) -> date:
 
 
 def parse_range(
-    start: str | None, end: str | None, timezone: str, now: datetime | None = None
+    start: str | None,
+    end: str | None,
+    timezone: str,
+    now: datetime | None = None,
+    max_days: int | None = MAX_DAYS,
 ) -> DateRange:
     """The report's days: `from`/`to` as given, else the last 30 days in the store timezone.
 
     Raises:
-        BadRequest: a malformed date, `from` after `to`, or more than 366 days.
+        BadRequest: a malformed date, `from` after `to`, or more than `max_days` days (None:
+            any number).
     """
     today = (now or datetime.now(ZoneInfo("UTC"))).astimezone(ZoneInfo(timezone)).date()
     last = _parse_day(end, "to") if end else today
     first = _parse_day(start, "from") if start else last - timedelta(days=DEFAULT_DAYS - 1)
     if first > last:
         raise BadRequest("from must not be after to", code="bad_range")
-    if (last - first).days + 1 > MAX_DAYS:
-        raise BadRequest(f"a report covers at most {MAX_DAYS} days", code="bad_range")
+    if max_days is not None and (last - first).days + 1 > max_days:
+        raise BadRequest(f"a report covers at most {max_days} days", code="bad_range")
     return DateRange(first, last)
 
 

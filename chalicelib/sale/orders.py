@@ -3,20 +3,27 @@ first, for the seller's books (JSON or CSV).
 
 Orders are read from the purchases' `recent-index` (partitioned by the UTC month of sale, sorted
 by the time of sale) with a key range per month the range touches, never a scan: the cost grows
-with the orders in the range, not with all orders stored.
+with the orders in the range, not with all orders stored. Any range may be asked for; the
+answer comes in pages of at most `PAGE_SIZE` orders (well inside Lambda's 6 MB answer), each
+with a cursor to the next: where the page stopped (its month and the index's last key), bound
+to the range it was made for.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import csv
 import io
+import json
+from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from pynamodb.exceptions import PynamoDBException
 
-from chalicelib.errors import Unavailable
+from chalicelib.errors import BadRequest, Unavailable
 from chalicelib.platform.tables import Purchase, month_partition
 from chalicelib.sale.figures import DateRange, sale_day
 
@@ -37,6 +44,48 @@ CSV_HEADER = (
 )
 # The payment's status as the export names it (`no_payment_required` is paid: a free order).
 STATUSES = {"no_payment_required": "paid"}
+PAGE_SIZE = 5_000  # orders a page: about 1.5 MB of CSV, 2.5 MB of JSON
+# The index's key of an order: the table's key and the index's keys, all strings.
+INDEX_KEY = ("session_id", "sale_month", "created_at")
+
+
+@dataclass(frozen=True)
+class OrdersPage:
+    orders: list[dict[str, Any]]
+    next: str | None  # the cursor of the next page; None on the last
+
+
+def _cursor(days: DateRange, month: str, key: dict[str, Any] | None) -> str:
+    data = {"range": [str(days.start), str(days.end)], "month": month, "key": key}
+    encoded = base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode())
+    return encoded.decode().rstrip("=")  # URL-safe as it is: no padding to escape
+
+
+def _resume(days: DateRange, cursor: str, months: list[str]) -> tuple[int, dict[str, Any] | None]:
+    """Where a cursor made for `days` resumes: the month's place in `months` and the key.
+
+    Raises:
+        BadRequest (`bad_cursor`): not a cursor of this range.
+    """
+    refused = BadRequest("cursor is not one this export gave for this range", code="bad_cursor")
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, binascii.Error, UnicodeError):
+        raise refused from None
+    if not isinstance(data, dict) or data.get("range") != [str(days.start), str(days.end)]:
+        raise refused
+    month, key = data.get("month"), data.get("key")
+    if month not in months:
+        raise refused
+    if key is not None and not (
+        isinstance(key, dict)
+        and sorted(key) == sorted(INDEX_KEY)
+        and all(isinstance(v, dict) and list(v) == ["S"] for v in key.values())
+        and all(isinstance(v["S"], str) and len(v["S"]) <= 200 for v in key.values())
+        and key["sale_month"]["S"] == month
+    ):
+        raise refused
+    return months.index(month), key
 
 
 def _months(start: datetime, end: datetime) -> list[str]:
@@ -64,26 +113,61 @@ class Orders:
         return start, end
 
     def between(self, days: DateRange) -> list[dict[str, Any]]:
-        """Every order sold on the range's days, oldest first.
+        """Every order sold on the range's days, oldest first (every page of `page`).
 
         Raises:
             Unavailable: DynamoDB failed.
         """
+        found: list[dict[str, Any]] = []
+        cursor: str | None = None
+        while True:
+            page = self.page(days, cursor)
+            found += page.orders
+            if page.next is None:
+                return found
+            cursor = page.next
+
+    def page(
+        self, days: DateRange, cursor: str | None = None, size: int | None = None
+    ) -> OrdersPage:
+        """At most `size` (default `PAGE_SIZE`) orders of the range, oldest first, from where
+        `cursor` (the `next` of the page before) stopped.
+
+        Raises:
+            BadRequest (`bad_cursor`): a cursor this export did not give for this range.
+            Unavailable: DynamoDB failed.
+        """
+        size = size or PAGE_SIZE
         start, end = self.bounds(days)
         last = end - timedelta(microseconds=1)
+        months = _months(start, end)
+        at, key = _resume(days, cursor, months) if cursor else (0, None)
         index = self._model.recent_index
         found: list[dict[str, Any]] = []
         try:
-            for month in _months(start, end):
+            for month in months[at:]:
                 query = index.query(
                     month,
                     range_key_condition=self._model.created_at.between(start, last),
                     scan_index_forward=True,
+                    limit=size - len(found),
+                    last_evaluated_key=key,
                 )
                 found += [self.row(p) for p in query]
+                key = None
+                if len(found) == size:
+                    return OrdersPage(found, self._next(days, months, month, query))
         except PynamoDBException as exc:
             raise Unavailable("The store could not read the orders.") from exc
-        return found
+        return OrdersPage(found, None)
+
+    @staticmethod
+    def _next(days: DateRange, months: list[str], month: str, query: Any) -> str | None:
+        """The cursor after a full page: on in `month`, else from the next month, else none."""
+        if query.last_evaluated_key:
+            return _cursor(days, month, query.last_evaluated_key)
+        later = months[months.index(month) + 1 :]
+        return _cursor(days, later[0], None) if later else None
 
     def row(self, purchase: Purchase) -> dict[str, Any]:
         """One order as the export shows it."""

@@ -55,3 +55,21 @@ def test_bull_orders_refused_for_a_non_admin_is_one_line(stage, tmp_path, monkey
     monkeypatch.chdir(tmp_path)
     one_line_failure(orders(email=HELPER_EMAIL), "orders refused (403)")
     assert not list(tmp_path.glob("*.csv"))
+
+
+def test_bull_orders_joins_the_pages_of_a_long_range_under_one_header(
+    stage, store_url, product, tmp_path, monkeypatch
+):
+    monkeypatch.setattr("chalicelib.sale.orders.PAGE_SIZE", 2)
+    for n, hhmm in enumerate(("09:00", "10:00", "11:00", "12:00", "13:00")):
+        _sell(store_url, product.id, f"cs_test_{n}", hhmm)
+    monkeypatch.chdir(tmp_path)
+    result = bull(
+        "orders", "--stage", "dev", "--from", "2020-01-01", "--to", "2026-12-31", "--out", "-",
+        "--email", ADMIN_EMAIL, "--password", SELLER_PASSWORD,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines.count(",".join(CSV_HEADER)) == 1
+    found = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [r["order_id"] for r in found] == [f"cs_test_{n}" for n in range(5)]

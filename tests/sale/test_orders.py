@@ -170,7 +170,7 @@ def test_it_reads_by_key_range_never_a_scan(client, orders, monkeypatch):
     [
         "from=2026-13-01&to=2026-12-31",
         "from=2026-04-02&to=2026-04-01",
-        "from=2025-01-01&to=2026-04-01",
+        "from=1999-12-31&to=2026-04-01",
         "from=2026-03-31&to=2026-04-01&format=xml",
     ],
 )
@@ -187,3 +187,63 @@ def test_only_admins(client, pool):
     helper = _get(client, pool.headers(HELPER_EMAIL), "from=2026-03-31&to=2026-04-01")
     assert helper.status_code == 403
     assert error_of(helper)["code"] == "not_admin"
+
+
+def _pages(client, headers, query: str) -> list[dict]:
+    pages, cursor = [], None
+    while True:
+        asked = query + (f"&cursor={cursor}" if cursor else "")
+        answer = _get(client, headers, asked)
+        assert answer.status_code == 200, answer.body
+        pages.append(json.loads(answer.body))
+        cursor = pages[-1]["next"]
+        if cursor is None:
+            return pages
+
+
+def test_a_range_of_any_length_comes_in_pages_that_hold_every_order_once(
+    client, orders, monkeypatch
+):
+    monkeypatch.setattr("chalicelib.sale.orders.PAGE_SIZE", 2)
+    pages = _pages(client, orders, "from=2026-03-31&to=2026-04-01")
+    assert [o["order_id"] for p in pages for o in p["orders"]] == IN_RANGE
+    assert all(len(p["orders"]) <= 2 for p in pages) and len(pages) >= 2
+
+    years = _pages(client, orders, "from=2016-04-01&to=2026-12-31")  # ten years and more
+    found = [o["order_id"] for p in years for o in p["orders"]]
+    assert found == [session for session, _, _ in SALES]
+
+
+def test_csv_pages_point_to_the_next_and_each_has_the_header(client, orders, monkeypatch):
+    monkeypatch.setattr("chalicelib.sale.orders.PAGE_SIZE", 3)
+    first = _get(client, orders, "from=2026-03-31&to=2026-04-01&format=csv")
+    cursor = first.headers["X-Next-Cursor"]
+    second = _get(client, orders, f"from=2026-03-31&to=2026-04-01&format=csv&cursor={cursor}")
+    assert "X-Next-Cursor" not in second.headers
+    rows = [list(csv.DictReader(io.StringIO(a.body.decode()))) for a in (first, second)]
+    assert [r["order_id"] for page in rows for r in page] == IN_RANGE
+    assert second.body.decode().splitlines()[0] == HEADER
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    ["nonsense", "e30", "eyJyYW5nZSI6WyIyMDI2LTAxLTAxIiwiMjAyNi0wMS0wMiJdfQ"],
+    ids=["not base64 json", "an empty object", "another range's"],
+)
+def test_a_cursor_this_export_did_not_give_is_400(client, orders, cursor):
+    answer = _get(client, orders, f"from=2026-03-31&to=2026-04-01&cursor={cursor}")
+    assert answer.status_code == 400
+    assert error_of(answer)["code"] == "bad_cursor"
+
+
+def test_a_forged_key_in_a_cursor_is_400_not_a_dynamodb_error(client, orders):
+    import base64
+
+    forged = {
+        "range": ["2026-03-31", "2026-04-01"],
+        "month": "2026-04",
+        "key": {"session_id": {"N": "1"}, "sale_month": {"S": "2026-04"}, "created_at": {"S": ""}},
+    }
+    cursor = base64.urlsafe_b64encode(json.dumps(forged).encode()).decode()
+    answer = _get(client, orders, f"from=2026-03-31&to=2026-04-01&cursor={cursor}")
+    assert answer.status_code == 400 and error_of(answer)["code"] == "bad_cursor"

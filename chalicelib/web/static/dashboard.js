@@ -206,7 +206,21 @@
     return send(method, BASE + route, body, true);
   }
 
-  async function send(method, url, body, mayRefresh) {
+  // A CSV the store answers in pages (`X-Next-Cursor`), joined under the first page's header.
+  async function csvPages(route) {
+    let text = "";
+    let cursor = null;
+    do {
+      await fresh();
+      const url = BASE + route + (cursor ? `&cursor=${encodeURIComponent(cursor)}` : "");
+      const page = await send("GET", url, null, true, true);
+      text += text ? page.content.slice(page.content.indexOf("\r\n") + 2) : page.content;
+      cursor = page.next;
+    } while (cursor);
+    return text;
+  }
+
+  async function send(method, url, body, mayRefresh, paged = false) {
     const options = { method, headers: { Authorization: `Bearer ${stored(KEYS.id)}` } };
     if (body) {
       options.headers["Content-Type"] = "application/json";
@@ -220,12 +234,12 @@
       } catch {
         throw ended();
       }
-      return send(method, url, body, false);
+      return send(method, url, body, false, paged);
     }
     const isJson = (answer.headers.get("Content-Type") || "").includes("json");
     const content = await (isJson ? answer.json() : answer.text());
     if (!answer.ok) throw new Error(content?.error?.message || `Request failed: ${answer.status}`);
-    return content;
+    return paged ? { content, next: answer.headers.get("X-Next-Cursor") } : content;
   }
 
   // Sign-out revokes the refresh token at Cognito (RevokeToken), so that a copy of it cannot
@@ -402,7 +416,7 @@
   // The range's sales per day (`/reports`) or its orders one by one (`/admin/orders`), as CSV.
   async function downloadCsv(path = "/reports", name = "sales.csv") {
     try {
-      const csv = await api("GET", `${path}${rangeQuery({ format: "csv" })}`);
+      const csv = await csvPages(`${path}${rangeQuery({ format: "csv" })}`);
       const a = el("a");
       a.href = URL.createObjectURL(new Blob([csv], { type: "text/csv" }));
       a.download = name;
