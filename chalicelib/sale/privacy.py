@@ -148,14 +148,7 @@ class Privacy:
             Unavailable: DynamoDB failed (run it again).
         """
         done = Erased(email=buyer_address(email))
-        tokens = self._find_tokens(email)
-        for token in tokens:
-            self._write(token.delete, "delete a sign-in link")
-        done.sign_in_links = len(tokens)
-        allowance = self._allowance(email)
-        if allowance is not None:
-            self._write(allowance.delete, "delete the mail allowance")
-            done.allowances = 1
+        self._forget_asks(email, done)
         purchases = self._find_purchases(email)
         sessions = {p.session_id for p in purchases}
         self._scrub_links(sessions, done)
@@ -171,11 +164,24 @@ class Privacy:
                 ),
                 "remove the address from a purchase",
             )
-        # ...and one that committed since the links were read is scrubbed now.
+        # ...and one that committed since the links were read is scrubbed now, as is a sign-in
+        # link the library mailed meanwhile (it found the purchases before they lost the address).
         self._scrub_links(sessions, done)
+        self._forget_asks(email, done)
         done.purchases = len(purchases)
         done.kept = sorted(sessions)
         return done
+
+    def _forget_asks(self, email: str, done: Erased) -> None:
+        """Delete the library's sign-in links for the address and its mail allowance."""
+        tokens = self._find_tokens(email)
+        for token in tokens:
+            self._write(token.delete, "delete a sign-in link")
+        done.sign_in_links += len(tokens)
+        allowance = self._allowance(email)
+        if allowance is not None:
+            self._write(allowance.delete, "delete the mail allowance")
+            done.allowances = 1
 
     def _scrub_links(self, sessions: set[str], done: Erased) -> None:
         for links in self._find_links(sessions).values():

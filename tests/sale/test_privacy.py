@@ -280,3 +280,20 @@ def test_license_activations_are_exported_and_erase_blanks_their_names(client, p
     assert valid["valid"] is True and valid["activations"] == 1
     freed = send_json(client, "POST", "/licenses/deactivate", {}, check)
     assert freed.status_code == 200
+
+
+def test_a_library_link_mailed_while_the_erase_runs_is_erased_too(client, product, monkeypatch):
+    sell(client, product.id, session_id="cs_race", payment_intent="pi_race", email=BUYER)
+    real = Privacy._scrub_links
+    asked = []
+
+    def scrub_while_the_buyer_asks(self, sessions, done):
+        if not asked:  # the purchases still carry the address: the library finds them
+            base = "https://store.example.test"
+            asked.append(store.current().library(base, base).ask(BUYER, "198.51.100.9"))
+        return real(self, sessions, done)
+
+    monkeypatch.setattr(Privacy, "_scrub_links", scrub_while_the_buyer_asks)
+    done = privacy().erase(BUYER)
+    assert asked == [True] and done.sign_in_links == 1
+    assert_no_trace(BUYER)
