@@ -15,6 +15,7 @@ hopeless anyway; the limit keeps it from costing the seller.
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 from collections.abc import Callable
@@ -29,6 +30,8 @@ from chalicelib.platform.transactions import condition_failed
 from chalicelib.sale.allowances import Allowances
 from chalicelib.sale.license_keys import canonical, derive_key, item_key
 from chalicelib.sale.purchases import PAID_STATUSES, Purchases
+
+logger = logging.getLogger("bull")
 
 GUESSES_PER_CLIENT = 20
 GUESS_WINDOW = timedelta(hours=1)
@@ -162,7 +165,27 @@ class Licenses:
                 message = f"This key is active on {limit} instances already, its limit."
                 raise Conflict(message, code="activation_limit") from None
             raise Unavailable("The store could not activate the key. Try again.") from exc
+        # A refund or dispute that committed between the read above and the activation wins:
+        # read the purchase again and take the activation back if it no longer stands.
+        status = license_status(self._purchases.get(item.session_id))
+        if status != "active":
+            self._take_back(item, instance)
+            raise LinkGone(status, STANDING_MESSAGES.get(status, "This key does not work."))
         return {**self._answer(item, status), "instance_id": instance, "instance_name": name}
+
+    def _take_back(self, item: License, instance: str) -> None:
+        try:
+            self._release(item, instance)
+        except PynamoDBException as exc:  # left active on a key that no longer validates
+            logger.warning("activation %s not taken back: %s", instance, exc)
+
+    def _release(self, item: License, instance: str) -> None:
+        """Free `instance`'s activation, if it holds one (UpdateError on its condition)."""
+        model = self._model
+        item.update(
+            actions=[model.activations[instance].remove(), model.activation_count.add(-1)],
+            condition=model.activations[instance].exists(),
+        )
 
     def deactivate(self, fields: dict[str, Any], client: str) -> dict[str, Any]:
         """Free the activation of `instance_id` on `license_key`: `{"deactivated": true,
@@ -176,12 +199,8 @@ class Licenses:
         """
         typed, instance = _text(fields, "license_key"), _instance_id(fields, required=True)
         item = self._find(typed, client)
-        model = self._model
         try:
-            item.update(
-                actions=[model.activations[instance].remove(), model.activation_count.add(-1)],
-                condition=model.activations[instance].exists(),
-            )
+            self._release(item, instance)
         except UpdateError as exc:
             if condition_failed(exc):
                 message = "That instance is not active on this key."

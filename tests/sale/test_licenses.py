@@ -145,6 +145,28 @@ def test_a_full_refund_makes_the_key_invalid_and_refuses_activation(client, key)
     assert license_item().activation_count == 1
 
 
+def test_a_refund_landing_while_an_activation_runs_takes_the_activation_back(
+    client, key, monkeypatch
+):
+    from chalicelib.sale.purchases import Purchases
+
+    real = Purchases.get
+    refunds = []
+
+    def read_then_refund(self, session_id):
+        purchase = real(self, session_id)  # still paid when the activation reads it...
+        if not refunds:  # ...and refunded in full before the activation writes
+            refunds.append(None)
+            refunds[0] = deliver(client, stripe_event("charge.refunded", charge(1999)))
+        return purchase
+
+    monkeypatch.setattr(Purchases, "get", read_then_refund)
+    refused = call(client, "activate", license_key=key, instance_name="pc")
+    assert refunds[0].status_code == 200
+    assert refused.status_code == 410 and error_of(refused)["code"] == "refunded"
+    assert license_item().activation_count == 0
+
+
 def test_a_partial_refund_leaves_the_key_working(client, key):
     assert deliver(client, stripe_event("charge.refunded", charge(500))).status_code == 200
     assert answer(call(client, "validate", license_key=key))["valid"] is True
