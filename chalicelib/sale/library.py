@@ -51,7 +51,7 @@ STATE_LABELS = {
     "refunded": "Refunded",
     "revoked": "Turned off by the seller",
     "on_hold": "Under review",
-    "replaced": "Replaced by a newer link",
+    "unavailable": "Link unavailable",
 }
 
 
@@ -200,11 +200,13 @@ class Library:
         with a dispute's hold over it."""
         if purchase.dispute_status == "open":
             state = "on_hold"
-        elif link is None:
-            state = purchase.link_state or "replaced"
-        else:
+        elif link is not None:
             state = link.gone_reason(now) or "active"
-        active = state == "active" and link is not None
+        elif purchase.link_state in (None, "active"):
+            state = "unavailable"  # never written, or lost: nothing to download from
+        else:
+            state = purchase.link_state
+        active = link is not None and state == "active"
         return ShelfItem(
             session_id=purchase.session_id,
             product_name=purchase.product_name,
@@ -213,6 +215,6 @@ class Library:
             state_label=STATE_LABELS.get(state, state.replace("_", " ")),
             link=self._page_links.url(purchase.session_id, int(purchase.link_version)),
             license_key=shown_key(self._page_links.key, purchase),
-            downloads_left=link.downloads_left if active else 0,
-            link_expires_on=link.expires_at.date().isoformat() if active else "",
+            downloads_left=link.downloads_left if link and active else 0,
+            link_expires_on=link.expires_at.date().isoformat() if link and active else "",
         )
