@@ -36,6 +36,13 @@ def build_policy(region: str, account: str, stage: str, outputs: dict[str, str])
                 + [f"{table(t)}/index/*" for t in INDEXED_TABLES],
             },
             {
+                # The buyer's library reads the links of its purchases in one batch.
+                "Sid": "ReadLinks",
+                "Effect": "Allow",
+                "Action": ["dynamodb:BatchGetItem"],
+                "Resource": table("LinksTable"),
+            },
+            {
                 "Sid": "ListProducts",
                 "Effect": "Allow",
                 "Action": ["dynamodb:Scan"],
