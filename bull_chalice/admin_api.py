@@ -10,23 +10,6 @@ import click
 from bull_chalice.targets import deployed_url, target_for
 
 
-def admin_get(
-    stage: str,
-    base_url: str | None,
-    email: str,
-    password: str,
-    path: str,
-    params: dict[str, str],
-    what: str,
-) -> Any:
-    """GET `path` of the stage's API as the signed-in admin; the 200 answer.
-
-    Raises:
-        click.ClickException: no API URL, sign-in refused, or the API refused (`what` names it).
-    """
-    return next(admin_pages(stage, base_url, email, password, path, params, what))
-
-
 def admin_pages(
     stage: str,
     base_url: str | None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from bull_chalice.admin_api import admin_get
+from bull_chalice.admin_api import admin_pages
 from bull_chalice.errors import cli_errors
 from bull_chalice.targets import stage_option
 
@@ -33,7 +33,7 @@ def report(
     from chalicelib.money import format_amount
 
     params = {k: v for k, v in (("from", start), ("to", end)) if v}
-    answer = admin_get(stage, base_url, email, password, "/reports", params, "report")
+    answer = next(admin_pages(stage, base_url, email, password, "/reports", params, "report"))
     data = answer.json()
     cur = data["currency"]
     click.echo(f"Sales {data['from']} to {data['to']} ({data['timezone']})")
