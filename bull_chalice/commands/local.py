@@ -72,14 +72,21 @@ def _run(stack: LocalStack, app: str) -> None:
         click.echo("Stopped; ports are free.")
 
 
+# A receipt's download link, or a library mail's sign-in link.
+MAILED_LINK = re.compile(
+    r'https?://[^"\s<]+/(?:download/[A-Za-z0-9_-]{43}|library/[A-Za-z0-9_-]{32})(?![\w-])'
+)
+
+
 def latest_receipts(moto_url: str, limit: int = 5) -> list[dict[str, str]]:
-    """The newest receipts moto's SES accepted: to, subject, download link."""
+    """The newest mails moto's SES accepted: to, subject, and the download or library sign-in
+    link they carry."""
     data = requests.get(f"{moto_url}/moto-api/data.json", timeout=10).json()
     messages = data.get("ses", {}).get("Message") or []
     receipts = []
     for message in messages[-limit:][::-1]:
         body = message.get("body") or ""
-        link = re.search(r'https?://[^"\s<]+/download/[A-Za-z0-9_-]{43}', body)
+        link = re.search(MAILED_LINK, body)
         receipts.append(
             {
                 "to": ", ".join((message.get("destinations") or {}).get("ToAddresses", [])),

@@ -16,6 +16,7 @@ from chalicelib.errors import BadRequest, Conflict, NotFound, Unavailable
 from chalicelib.money import displayed, format_amount, parse_amount
 from chalicelib.platform.tables import DownloadLink, Purchase
 from chalicelib.sale.download_log import download_log
+from chalicelib.sale.links import link_view
 from chalicelib.sale.purchases import Purchases
 
 UPLOAD_URL_SECONDS = 900
@@ -167,7 +168,15 @@ def product_view(product: ProductView) -> dict[str, Any]:
     return {**view, **displayed(view, product.currency)}
 
 
-def purchase_view(purchase: Purchase, link: DownloadLink | None = None) -> dict[str, Any]:
+def purchase_view(
+    purchase: Purchase,
+    link: DownloadLink | None = None,
+    now: datetime | None = None,
+    log: bool = True,
+) -> dict[str, Any]:
+    """A purchase as the admin API shows it; with its current `link`, the link's own state
+    once it gives no more downloads (`used_up`, `expired` at `now`), its downloads left and
+    expiry, and (`log`) its download log."""
     view = {
         "id": purchase.session_id,
         "product_id": purchase.product_id,
@@ -189,6 +198,8 @@ def purchase_view(purchase: Purchase, link: DownloadLink | None = None) -> dict[
     }
     # What the dashboard shows as it is: amounts, the link's state, the receipt, times.
     state = link_shown(purchase.status, purchase.dispute_status, purchase.link_state)
+    if link is not None and state == "active" and now is not None:
+        state = link_view(link).gone_reason(now.timestamp()) or state
     view.update(displayed(view, purchase.currency or "usd"))
     view.update(state=state, state_label=state.replace("_", " "), receipt=_receipt(purchase))
     view["created"] = _when(purchase.created_at)
@@ -199,6 +210,7 @@ def purchase_view(purchase: Purchase, link: DownloadLink | None = None) -> dict[
         view["downloads_left"] = int(link.downloads_left)
         view["expires_at"] = _iso(expires)
         view["expires"] = _when(expires)
+    if link is not None and log:
         view["download_log"] = [
             {
                 "at": _iso(entry.at),
@@ -253,7 +265,7 @@ class AdminDesk:
                 link = None
             except PynamoDBException as exc:
                 raise Unavailable("The store could not read the purchase.") from exc
-        return purchase_view(purchase, link)
+        return purchase_view(purchase, link, self._clock())
 
     def allow(self, purchase: Purchase, action: str) -> None:
         """Refuse an action the purchase cannot take, as the dashboard does not offer it.
@@ -280,5 +292,21 @@ class AdminDesk:
             email = email.strip()
             if len(email) > 254 or "@" not in email:
                 raise BadRequest("email does not look like an address")
-            return [purchase_view(p) for p in self._purchases.by_buyer(email)]
-        return [purchase_view(p) for p in self._purchases.recent(self._clock(), RECENT_LIMIT)]
+            found = self._purchases.by_buyer(email, limit=RECENT_LIMIT)
+        else:
+            found = self._purchases.recent(self._clock(), RECENT_LIMIT)
+        links = self._current_links(found)
+        now = self._clock()
+        return [purchase_view(p, links.get(p.token_hash or ""), now, log=False) for p in found]
+
+    def _current_links(self, purchases: list[Purchase]) -> dict[str, DownloadLink]:
+        """The purchases' current links, by token hash, in one batch read.
+
+        Raises:
+            Unavailable: DynamoDB failed.
+        """
+        hashes = sorted({p.token_hash for p in purchases if p.token_hash})
+        try:
+            return {link.token_hash: link for link in self._links.batch_get(hashes)}
+        except PynamoDBException as exc:
+            raise Unavailable("The store could not read the purchases' links.") from exc

@@ -132,7 +132,8 @@ class Grant:
     downloads_left: int
 
 
-def _view(link: DownloadLink) -> LinkView:
+def link_view(link: DownloadLink) -> LinkView:
+    """What a stored link says: its state, downloads left, expiry."""
     return LinkView(
         product_name=link.product_name,
         downloads_left=int(link.downloads_left),
@@ -184,7 +185,7 @@ class Links:
             NotFound: unknown or malformed token.
             LinkGone: the link exists but gives no more downloads.
         """
-        view = _view(self._find(token))
+        view = link_view(self._find(token))
         reason = view.gone_reason(self._clock().timestamp())
         if reason:
             raise _gone(reason)
@@ -199,7 +200,7 @@ class Links:
         """
         wanted = sorted(set(token_hashes))
         try:
-            return {link.token_hash: _view(link) for link in self._model.batch_get(wanted)}
+            return {link.token_hash: link_view(link) for link in self._model.batch_get(wanted)}
         except PynamoDBException as exc:
             raise Unavailable("The store could not read the download links.") from exc
 
@@ -255,7 +256,7 @@ class Links:
     def _explain(self, token: str) -> Exception:
         """Why a conditional take failed: the link is gone, or it never existed."""
         link = self._find(token)
-        reason = _view(link).gone_reason(self._clock().timestamp()) or "used_up"
+        reason = link_view(link).gone_reason(self._clock().timestamp()) or "used_up"
         return _gone(reason)
 
     def _give_back(self, link: DownloadLink) -> None:

@@ -45,6 +45,33 @@ def test_purchase_detail_shows_the_download_log(client, admin, paid_token):
     assert [entry["user_agent"] for entry in purchase["download_log"]] == ["Evidence/1.0"]
 
 
+def test_a_link_with_no_downloads_left_shows_as_used_up_then_expired_in_list_and_detail(
+    client, admin, paid_token, clock
+):
+    from datetime import timedelta
+
+    def states():
+        listed = json.loads(client.http.get("/admin/purchases", headers=admin).body)
+        found = json.loads(
+            client.http.get("/admin/purchases?email=BUYER@example.test", headers=admin).body
+        )
+        detail = json.loads(client.http.get("/admin/purchases/cs_test_a1", headers=admin).body)
+        return {listed["purchases"][0]["state"], found["purchases"][0]["state"],
+                detail["purchase"]["state"]}  # fmt: skip
+
+    assert states() == {"active"}
+    for _ in range(5):
+        client.http.post(f"/download/{paid_token}")
+    assert states() == {"used_up"}
+    detail = json.loads(client.http.get("/admin/purchases/cs_test_a1", headers=admin).body)
+    assert detail["purchase"]["state_label"] == "used up"
+    assert "reset" in detail["purchase"]["actions"]  # the seller can give downloads back
+    assert _post(client, "/admin/purchases/cs_test_a1/reset", admin).status_code == 200
+    assert states() == {"active"}
+    clock.advance(timedelta(days=31))
+    assert states() == {"expired"}
+
+
 def test_resend_mails_a_new_link_and_kills_the_old_one(client, admin, paid_token):
     client.http.post(f"/download/{paid_token}")
     answer = _post(client, "/admin/purchases/cs_test_a1/resend", admin)

@@ -76,6 +76,18 @@ def test_bull_mail_prints_the_latest_receipt(local_state, buyer):
     assert result.exit_code == 0 and email in result.output and "/download/" in result.output
 
 
+def test_bull_mail_prints_a_library_mails_sign_in_link(local_state, buyer):
+    email = f"shelf-{uuid.uuid4().hex[:6]}@example.com"
+    buyer.buy(email)
+    buyer.receipt_for(email)
+    asked = requests.post(f"{local_state.api_url}/library", data={"email": email}, timeout=30)
+    assert asked.status_code == 200
+    result = CliRunner().invoke(main, ["mail", "--limit", "50"])
+    assert result.exit_code == 0
+    blocks = [b for b in result.output.split("\n\n") if f"To:      {email}" in b]
+    assert any(f"Link:    {local_state.api_url}/library/" in b for b in blocks), blocks
+
+
 def test_bull_buyer_exports_and_erases_a_buyer_of_the_local_store(local_state, buyer):
     email = f"Privacy-{uuid.uuid4().hex[:6]}@Example.com"
     session_id = buyer.buy(email)
