@@ -5,8 +5,10 @@ No enumeration: asking answers the same whether or not the address bought anythi
 address that did gets a mail. Every well-formed ask counts against its client (its source IP,
 keyed with the store's secret) and its address before the purchases are looked up, so a known
 and an unknown address cost the same writes, and a failure after the look-up is answered like
-any other ask. Counted in DynamoDB (`MailAllowance`) so the limits hold across Lambda
-containers. Addresses are matched trimmed and in lower case, as purchases record them.
+any other ask. Nor does the time tell: an ask takes at least `ANSWER_FLOOR` seconds, which
+covers the mail a known address gets (SES answers in tens of milliseconds). The counts are
+kept in DynamoDB (`MailAllowance`) so the limits hold across Lambda containers. Addresses are
+matched trimmed and in lower case, as purchases record them.
 
 A library token is 192 random bits, URL-safe; only its SHA-256 is stored (`LibraryToken`).
 Opening the library consumes nothing; the download links it shows are each purchase's current
@@ -19,6 +21,7 @@ import hashlib
 import logging
 import re
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -44,6 +47,7 @@ TOKEN_KEPT = timedelta(days=7)
 WINDOW = timedelta(hours=1)
 MAILS_PER_ADDRESS = 3
 ASKS_PER_CLIENT = 10
+ANSWER_FLOOR = 0.4  # seconds every ask takes at least, mail or no mail
 STATE_LABELS = {
     "active": "Ready to download",
     "used_up": "All downloads used",
@@ -105,9 +109,13 @@ class Library:
         allowances: type[MailAllowance],
         client_key: Callable[[str], str],
         clock: Callable[[], datetime],
+        pause: Callable[[float], None],
+        timer: Callable[[], float] = time.monotonic,
         mails_per_address: int = MAILS_PER_ADDRESS,
         asks_per_client: int = ASKS_PER_CLIENT,
     ) -> None:
+        self._pause = pause
+        self._timer = timer
         self._purchases = purchases
         self._links = links
         self._client_key = client_key
@@ -122,13 +130,21 @@ class Library:
 
     def ask(self, email: str, client: str) -> bool:
         """Mail `email` a sign-in link if it bought anything and neither the address nor the
-        client (`client`: its source IP) is over its hourly limit. Whether a mail went out,
-        for the log and tests; callers answer the same either way.
+        client (`client`: its source IP) is over its hourly limit, taking at least
+        `ANSWER_FLOOR` seconds either way. Whether a mail went out, for the log and tests;
+        callers answer the same either way.
 
         Raises:
             Unavailable: DynamoDB failed before the purchases were looked up (the same for
                 every address).
         """
+        started = self._timer()
+        try:
+            return self._ask(email, client)
+        finally:
+            self._pause(max(0.0, ANSWER_FLOOR - (self._timer() - started)))
+
+    def _ask(self, email: str, client: str) -> bool:
         address = buyer_address(email)
         if not self._allowances.take("client", self._client_key(client), self._asks_per_client):
             return False

@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import os
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -50,9 +51,11 @@ class Store(ServicesUnderBase):
         clients: AwsClients | None = None,
         secrets: Callable[[str], str] | None = None,
         jwks: Callable[[], dict[str, Any]] | None = None,
+        pause: Callable[[float], None] = time.sleep,
     ) -> None:
         self.settings = settings
         self.clock = clock
+        self.pause = pause  # how a request waits out its answer floor (the library's ask)
         self.clients = clients or AwsClients()
         self.secret = secrets or Secrets(os.environ, self.clients.ssm)
         self._jwks = jwks or (lambda: fetch_jwks(settings.cognito_jwks_url))

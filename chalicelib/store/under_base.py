@@ -23,6 +23,7 @@ class ServicesUnderBase:
     `settings`, `secret`, `clock`, shared services and its `_per_base` cache and `_lock`."""
 
     settings: Any
+    pause: Any
     _per_base: Any
     _lock: Any
 
@@ -124,6 +125,7 @@ class ServicesUnderBase:
             allowances=self.tables.allowances,
             client_key=self.limiter.client_key,
             clock=self.clock,
+            pause=self.pause,
         )
 
     def _for_base(self, kind: str, base: str | None, build: Callable[[str], T]) -> T:

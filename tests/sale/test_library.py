@@ -159,6 +159,7 @@ def test_the_library_lists_paid_purchases_with_their_links(client, product):
     assert f"https://store.example.test/download/{download}" in body
     assert product.name in body and "Ready to download" in body
     assert Purchase.get(SESSION).sale_day in body
+    assert f'Order reference <span class="ref">{SESSION}</span>' in body  # as the receipt
 
 
 def test_opening_the_library_consumes_nothing(client, product):
@@ -304,3 +305,27 @@ def test_the_client_allowance_is_keyed_with_the_stores_secret_not_a_bare_hash(cl
     assert hashlib.sha256(ip.encode()).hexdigest() not in item.token_hash
     keyed = store.current().limiter.client_key(ip)
     assert item.token_hash.endswith(hashlib.sha256(keyed.encode()).hexdigest())
+
+
+def test_every_ask_takes_the_same_floor_whether_a_mail_went_out_or_not(client, product):
+    from chalicelib.sale.library import ANSWER_FLOOR, Library
+
+    sell(client, product.id)
+    base, shop = "https://store.example.test", store.current()
+    now, waits = [100.0], []
+
+    class SlowSes:  # SES takes 80 ms to accept the mail
+        def send_library(self, mail):
+            now[0] += 0.08
+            shop.mailer.send_library(mail)
+
+    library = Library(
+        purchases=shop.purchases, links=shop.links, mail_links=shop.link_policy(base),
+        page_links=shop.link_policy(base), mailer=SlowSes(), tokens=shop.tables.library_tokens,
+        allowances=shop.tables.allowances, client_key=shop.limiter.client_key,
+        clock=shop.clock, pause=waits.append, timer=lambda: now[0],
+    )  # fmt: skip
+    assert library.ask(BUYER, "203.0.113.50") is True
+    assert library.ask("stranger@example.test", "203.0.113.50") is False
+    # Each ask ends ANSWER_FLOOR after it began, mail or not.
+    assert waits == [pytest.approx(ANSWER_FLOOR - 0.08), pytest.approx(ANSWER_FLOOR)]
