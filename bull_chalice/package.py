@@ -144,10 +144,16 @@ def prepare_layer(project: Path, stage: str) -> PackageSize:
 
     with tempfile.TemporaryDirectory(prefix="bull-package-") as tmp:
         try:
-            return measure(build(Path(tmp) / "package", stage, project))
+            size = measure(build(Path(tmp) / "package", stage, project))
         except subprocess.CalledProcessError as exc:
             said = (exc.stderr or exc.stdout or "").strip().splitlines()[-3:]
             raise click.ClickException("chalice package failed: " + " / ".join(said)) from None
+    if not cached_layer(project).exists():  # e.g. another architecture: a name we did not make
+        raise click.ClickException(
+            f"chalice package left no layer at {cached_layer(project)}: chalice deploy would "
+            "build and publish its own, unslimmed"
+        )
+    return size
 
 
 def measure(zip_path: Path, top: int = 5) -> PackageSize:

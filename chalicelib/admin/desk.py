@@ -307,6 +307,7 @@ class AdminDesk:
         """
         hashes = sorted({p.token_hash for p in purchases if p.token_hash})
         try:
-            return {link.token_hash: link for link in self._links.batch_get(hashes)}
+            found = self._links.batch_get(hashes, consistent_read=True)
+            return {link.token_hash: link for link in found}
         except PynamoDBException as exc:
             raise Unavailable("The store could not read the purchases' links.") from exc

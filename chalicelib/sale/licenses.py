@@ -24,7 +24,15 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PynamoDBException, UpdateError
 
-from chalicelib.errors import BadRequest, Conflict, LinkGone, NotFound, TooManyRequests, Unavailable
+from chalicelib.errors import (
+    BadRequest,
+    Conflict,
+    LinkGone,
+    NotFound,
+    StoreError,
+    TooManyRequests,
+    Unavailable,
+)
 from chalicelib.platform.tables import License, MailAllowance, Purchase
 from chalicelib.platform.transactions import condition_failed
 from chalicelib.sale.allowances import Allowances
@@ -167,7 +175,11 @@ class Licenses:
             raise Unavailable("The store could not activate the key. Try again.") from exc
         # A refund or dispute that committed between the read above and the activation wins:
         # read the purchase again and take the activation back if it no longer stands.
-        status = license_status(self._purchases.get(item.session_id))
+        try:
+            status = license_status(self._purchases.get(item.session_id))
+        except StoreError:
+            self._take_back(item, instance)  # unconfirmed: the retry must not use a second seat
+            raise
         if status != "active":
             self._take_back(item, instance)
             raise LinkGone(status, STANDING_MESSAGES.get(status, "This key does not work."))

@@ -200,7 +200,8 @@ class Links:
         """
         wanted = sorted(set(token_hashes))
         try:
-            return {link.token_hash: link_view(link) for link in self._model.batch_get(wanted)}
+            found = self._model.batch_get(wanted, consistent_read=True)
+            return {link.token_hash: link_view(link) for link in found}
         except PynamoDBException as exc:
             raise Unavailable("The store could not read the download links.") from exc
 

@@ -4,9 +4,9 @@ first, for the seller's books (JSON or CSV).
 Orders are read from the purchases' `recent-index` (partitioned by the UTC month of sale, sorted
 by the time of sale) with a key range per month the range touches, never a scan: the cost grows
 with the orders in the range, not with all orders stored. Any range may be asked for; the
-answer comes in pages of at most `PAGE_SIZE` orders (well inside Lambda's 6 MB answer), each
-with a cursor to the next: where the page stopped (its month and the index's last key), bound
-to the range it was made for.
+answer comes in pages of at most `PAGE_SIZE` orders (well inside Lambda's 6 MB answer) and
+`MONTHS_A_PAGE` months, each with a cursor to the next: where the page stopped (its month and
+the index's last key), bound to the range it was made for.
 """
 
 from __future__ import annotations
@@ -44,7 +44,8 @@ CSV_HEADER = (
 )
 # The payment's status as the export names it (`no_payment_required` is paid: a free order).
 STATUSES = {"no_payment_required": "paid"}
-PAGE_SIZE = 5_000  # orders a page: about 1.5 MB of CSV, 2.5 MB of JSON
+PAGE_SIZE = 2_000  # orders a page: under 6 MB of JSON even with long non-Latin names
+MONTHS_A_PAGE = 120  # months one page reads at most, so a sparse century stays quick
 # The index's key of an order: the table's key and the index's keys, all strings.
 INDEX_KEY = ("session_id", "sale_month", "created_at")
 
@@ -61,8 +62,11 @@ def _cursor(days: DateRange, month: str, key: dict[str, Any] | None) -> str:
     return encoded.decode().rstrip("=")  # URL-safe as it is: no padding to escape
 
 
-def _resume(days: DateRange, cursor: str, months: list[str]) -> tuple[int, dict[str, Any] | None]:
-    """Where a cursor made for `days` resumes: the month's place in `months` and the key.
+def _resume(
+    days: DateRange, cursor: str, months: list[str], bounds: tuple[datetime, datetime]
+) -> tuple[int, dict[str, Any] | None]:
+    """Where a cursor made for `days` resumes: the month's place in `months` and the key,
+    whose time of sale lies within `bounds` (DynamoDB refuses a start key outside a query).
 
     Raises:
         BadRequest (`bad_cursor`): not a cursor of this range.
@@ -83,9 +87,18 @@ def _resume(days: DateRange, cursor: str, months: list[str]) -> tuple[int, dict[
         and all(isinstance(v, dict) and list(v) == ["S"] for v in key.values())
         and all(isinstance(v["S"], str) and len(v["S"]) <= 200 for v in key.values())
         and key["sale_month"]["S"] == month
+        and _sold_within(key["created_at"]["S"], bounds)
     ):
         raise refused
     return months.index(month), key
+
+
+def _sold_within(stored: str, bounds: tuple[datetime, datetime]) -> bool:
+    try:
+        sold = Purchase.created_at.deserialize(stored)
+    except ValueError:
+        return False
+    return bounds[0] <= sold < bounds[1]
 
 
 def _months(start: datetime, end: datetime) -> list[str]:
@@ -141,11 +154,12 @@ class Orders:
         start, end = self.bounds(days)
         last = end - timedelta(microseconds=1)
         months = _months(start, end)
-        at, key = _resume(days, cursor, months) if cursor else (0, None)
+        at, key = _resume(days, cursor, months, (start, end)) if cursor else (0, None)
         index = self._model.recent_index
         found: list[dict[str, Any]] = []
+        read = months[at : at + MONTHS_A_PAGE]
         try:
-            for month in months[at:]:
+            for month in read:
                 query = index.query(
                     month,
                     range_key_condition=self._model.created_at.between(start, last),
@@ -159,7 +173,8 @@ class Orders:
                     return OrdersPage(found, self._next(days, months, month, query))
         except PynamoDBException as exc:
             raise Unavailable("The store could not read the orders.") from exc
-        return OrdersPage(found, None)
+        later = months[at + MONTHS_A_PAGE :]
+        return OrdersPage(found, _cursor(days, later[0], None) if later else None)
 
     @staticmethod
     def _next(days: DateRange, months: list[str], month: str, query: Any) -> str | None:

@@ -54,16 +54,25 @@ class Purchases:
         return found[0] if found else None
 
     def by_buyer(self, email: str, limit: int | None = None) -> list[Purchase]:
-        """A buyer's purchases (the address in any case), newest first; all of them unless
-        `limit`. Raises Unavailable."""
+        """A buyer's purchases, newest first; all of them unless `limit`. The address matches
+        in any case (purchases record it in lower case) and, for purchases recorded before
+        they did, as typed. Raises Unavailable."""
         address = buyer_address(email)
         if not address:
             return []
+        # Purchases recorded before addresses were lower-cased keep the case Stripe sent.
+        forms = {address, (email or "").strip()}
         index = self.model.email_index
         try:
-            return list(index.query(address, scan_index_forward=False, limit=limit))
+            found = {
+                p.session_id: p
+                for form in forms
+                for p in index.query(form, scan_index_forward=False, limit=limit)
+            }
         except PynamoDBException as exc:
             raise Unavailable("The store could not read purchases.") from exc
+        newest = sorted(found.values(), key=lambda p: p.created_at, reverse=True)
+        return newest[:limit] if limit else newest
 
     def recent(self, now: datetime, limit: int) -> list[Purchase]:
         """The newest purchases: this month's partition of the recent index, then the months

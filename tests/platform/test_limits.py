@@ -176,6 +176,8 @@ def test_an_ipv6_client_is_its_64_block_so_stepping_through_addresses_does_not_h
     answers = [checkout(product.id, ip)["statusCode"] for ip in block]
     assert answers == [303] * LIMIT + [429]
     assert checkout(product.id, "2001:db8:7:2::1")["statusCode"] == 303  # the next /64
-    assert checkout(product.id, "::ffff:203.0.113.7")["statusCode"] == 303  # IPv4, mapped
-    assert checkout(product.id, ONE)["statusCode"] == 303  # ...is that IPv4 client
-    assert len(shop.sessions) == LIMIT + 3
+    for _ in range(LIMIT - 1):
+        assert checkout(product.id, ONE)["statusCode"] == 303
+    assert checkout(product.id, "::ffff:203.0.113.7")["statusCode"] == 303  # IPv4, mapped...
+    assert checkout(product.id, ONE)["statusCode"] == 429  # ...is that IPv4 client
+    assert len(shop.sessions) == 2 * LIMIT + 1

@@ -329,3 +329,15 @@ def test_every_ask_takes_the_same_floor_whether_a_mail_went_out_or_not(client, p
     assert library.ask("stranger@example.test", "203.0.113.50") is False
     # Each ask ends ANSWER_FLOOR after it began, mail or not.
     assert waits == [pytest.approx(ANSWER_FLOOR - 0.08), pytest.approx(ANSWER_FLOOR)]
+
+
+def test_an_address_erased_while_the_index_lags_gets_no_sign_in_link(client, product, monkeypatch):
+    from chalicelib.sale.purchases import Purchases
+
+    sell(client, product.id)
+    stale = Purchase.get(SESSION)  # as the email index may still show it after the erase
+    store.current().privacy.erase(BUYER)
+    monkeypatch.setattr(Purchases, "by_buyer", lambda self, email, limit=None: [stale])
+    ask(client, BUYER)
+    assert library_mails() == []
+    assert not [t for t in LibraryToken.scan() if t.token_hash.startswith("library#")]

@@ -167,6 +167,24 @@ def test_a_refund_landing_while_an_activation_runs_takes_the_activation_back(
     assert license_item().activation_count == 0
 
 
+def test_an_activation_whose_standing_cannot_be_confirmed_is_taken_back(client, key, monkeypatch):
+    from chalicelib.errors import Unavailable
+    from chalicelib.sale.purchases import Purchases
+
+    real, reads = Purchases.get, []
+
+    def second_read_fails(self, session_id):
+        reads.append(session_id)
+        if len(reads) == 2:
+            raise Unavailable("DynamoDB is down")
+        return real(self, session_id)
+
+    monkeypatch.setattr(Purchases, "get", second_read_fails)
+    failed = call(client, "activate", license_key=key, instance_name="pc")
+    assert failed.status_code == 503
+    assert license_item().activation_count == 0  # the retry finds every seat free
+
+
 def test_a_partial_refund_leaves_the_key_working(client, key):
     assert deliver(client, stripe_event("charge.refunded", charge(500))).status_code == 200
     assert answer(call(client, "validate", license_key=key))["valid"] is True

@@ -247,3 +247,29 @@ def test_a_forged_key_in_a_cursor_is_400_not_a_dynamodb_error(client, orders):
     cursor = base64.urlsafe_b64encode(json.dumps(forged).encode()).decode()
     answer = _get(client, orders, f"from=2026-03-31&to=2026-04-01&cursor={cursor}")
     assert answer.status_code == 400 and error_of(answer)["code"] == "bad_cursor"
+
+
+def test_a_sparse_range_is_read_a_few_months_a_page_and_nothing_is_missed(
+    client, orders, monkeypatch
+):
+    monkeypatch.setattr("chalicelib.sale.orders.MONTHS_A_PAGE", 2)
+    pages = _pages(client, orders, "from=2025-10-01&to=2026-04-30")  # seven months
+    assert len(pages) == 4 and [p["orders"] for p in pages[:2]] == [[], []]
+    assert [o["order_id"] for p in pages for o in p["orders"]] == [s for s, _, _ in SALES]
+
+
+def test_a_cursor_whose_key_lies_outside_the_range_is_400(client, orders):
+    import base64
+
+    outside = {
+        "range": ["2026-03-31", "2026-04-01"],
+        "month": "2026-04",
+        "key": {
+            "session_id": {"S": "cs_after"},
+            "sale_month": {"S": "2026-04"},
+            "created_at": {"S": "2026-04-20T00:00:00.000000+0000"},
+        },
+    }
+    cursor = base64.urlsafe_b64encode(json.dumps(outside).encode()).decode().rstrip("=")
+    answer = _get(client, orders, f"from=2026-03-31&to=2026-04-01&cursor={cursor}")
+    assert answer.status_code == 400 and error_of(answer)["code"] == "bad_cursor"
