@@ -99,10 +99,10 @@ def admin_orders() -> Response:
     or CSV (`format=csv`, `Accept: text/csv`): for the seller's books.
 
     Any range may be asked for: the orders come in pages of at most 2,000 orders and ten
-    years, each pointing to the next (`next` in JSON, the `X-Next-Cursor` header on CSV; absent on the last page),
-    asked for with `cursor`. Cost grows with the orders in the range, not with all orders
-    stored. `status` is the payment's (`paid`, `pending`, `failed`); refunds and disputes have
-    their own columns.
+    years, each pointing to the next (`next` in JSON, the `X-Next-Cursor` header on CSV;
+    absent on the last page), asked for with `cursor`. Cost grows with the orders in the
+    range, not with all orders stored. `status` is the payment's (`paid`, `pending`,
+    `failed`); refunds and disputes have their own columns.
 
     Query:
         from (date): the first day, YYYY-MM-DD, in the store timezone (default: 29 days
