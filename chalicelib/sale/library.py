@@ -210,8 +210,7 @@ class Library:
 
     def _paid(self, address: str) -> list[Purchase]:
         """The address's paid purchases, newest first."""
-        paid = [p for p in self._purchases.by_buyer(address) if p.status in PAID_STATUSES]
-        return sorted(paid, key=lambda p: p.created_at, reverse=True)
+        return [p for p in self._purchases.by_buyer(address) if p.status in PAID_STATUSES]
 
     def _item(self, purchase: Purchase, link: LinkView | None, now: float) -> ShelfItem:
         """The purchase as shown: its state is its link's (used up and expired included),
