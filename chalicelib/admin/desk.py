@@ -16,7 +16,7 @@ from chalicelib.errors import BadRequest, Conflict, NotFound, Unavailable
 from chalicelib.money import displayed, format_amount, parse_amount
 from chalicelib.platform.tables import DownloadLink, Purchase
 from chalicelib.sale.download_log import download_log
-from chalicelib.sale.links import link_view
+from chalicelib.sale.links import link_view, read_links
 from chalicelib.sale.purchases import Purchases
 
 UPLOAD_URL_SECONDS = 900
@@ -295,19 +295,6 @@ class AdminDesk:
             found = self._purchases.by_buyer(email, limit=RECENT_LIMIT)
         else:
             found = self._purchases.recent(self._clock(), RECENT_LIMIT)
-        links = self._current_links(found)
+        links = read_links(self._links, (p.token_hash for p in found if p.token_hash))
         now = self._clock()
         return [purchase_view(p, links.get(p.token_hash or ""), now, log=False) for p in found]
-
-    def _current_links(self, purchases: list[Purchase]) -> dict[str, DownloadLink]:
-        """The purchases' current links, by token hash, in one batch read.
-
-        Raises:
-            Unavailable: DynamoDB failed.
-        """
-        hashes = sorted({p.token_hash for p in purchases if p.token_hash})
-        try:
-            found = self._links.batch_get(hashes, consistent_read=True)
-            return {link.token_hash: link for link in found}
-        except PynamoDBException as exc:
-            raise Unavailable("The store could not read the purchases' links.") from exc

@@ -144,6 +144,20 @@ def link_view(link: DownloadLink) -> LinkView:
     )
 
 
+def read_links(model: type[DownloadLink], token_hashes: Iterable[str]) -> dict[str, DownloadLink]:
+    """The links stored under `token_hashes`, by hash, read strongly consistent in batches of
+    a hundred; hashes with no link are left out.
+
+    Raises:
+        Unavailable: DynamoDB failed.
+    """
+    wanted = sorted(set(token_hashes))
+    try:
+        return {link.token_hash: link for link in model.batch_get(wanted, consistent_read=True)}
+    except PynamoDBException as exc:
+        raise Unavailable("The store could not read the download links.") from exc
+
+
 def _gone(reason: str) -> LinkGone:
     return LinkGone(reason, GONE_MESSAGES.get(reason, "This link no longer works."))
 
@@ -198,12 +212,8 @@ class Links:
         Raises:
             Unavailable: DynamoDB failed.
         """
-        wanted = sorted(set(token_hashes))
-        try:
-            found = self._model.batch_get(wanted, consistent_read=True)
-            return {link.token_hash: link_view(link) for link in found}
-        except PynamoDBException as exc:
-            raise Unavailable("The store could not read the download links.") from exc
+        found = read_links(self._model, token_hashes)
+        return {token_hash: link_view(link) for token_hash, link in found.items()}
 
     def take(self, token: str, ip: str = "", user_agent: str = "") -> Grant:
         """Take one download and return a short-lived presigned URL for the file.

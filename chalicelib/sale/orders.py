@@ -62,6 +62,11 @@ def _cursor(days: DateRange, month: str, key: dict[str, Any] | None) -> str:
     return encoded.decode().rstrip("=")  # URL-safe as it is: no padding to escape
 
 
+def _from_month(days: DateRange, months: list[str], index: int) -> str | None:
+    """The cursor that starts at `months[index]`; None past the range's last month."""
+    return _cursor(days, months[index], None) if index < len(months) else None
+
+
 def _resume(
     days: DateRange, cursor: str, months: list[str], bounds: tuple[datetime, datetime]
 ) -> tuple[int, dict[str, Any] | None]:
@@ -125,21 +130,6 @@ class Orders:
         end = datetime.combine(days.end + timedelta(days=1), time(0), zone).astimezone(UTC)
         return start, end
 
-    def between(self, days: DateRange) -> list[dict[str, Any]]:
-        """Every order sold on the range's days, oldest first (every page of `page`).
-
-        Raises:
-            Unavailable: DynamoDB failed.
-        """
-        found: list[dict[str, Any]] = []
-        cursor: str | None = None
-        while True:
-            page = self.page(days, cursor)
-            found += page.orders
-            if page.next is None:
-                return found
-            cursor = page.next
-
     def page(
         self, days: DateRange, cursor: str | None = None, size: int | None = None
     ) -> OrdersPage:
@@ -169,20 +159,13 @@ class Orders:
                 )
                 found += [self.row(p) for p in query]
                 key = None
-                if len(found) == size:
-                    return OrdersPage(found, self._next(days, months, month, query))
+                if len(found) == size:  # full: on in this month, else from the next
+                    if query.last_evaluated_key:
+                        return OrdersPage(found, _cursor(days, month, query.last_evaluated_key))
+                    return OrdersPage(found, _from_month(days, months, months.index(month) + 1))
         except PynamoDBException as exc:
             raise Unavailable("The store could not read the orders.") from exc
-        later = months[at + MONTHS_A_PAGE :]
-        return OrdersPage(found, _cursor(days, later[0], None) if later else None)
-
-    @staticmethod
-    def _next(days: DateRange, months: list[str], month: str, query: Any) -> str | None:
-        """The cursor after a full page: on in `month`, else from the next month, else none."""
-        if query.last_evaluated_key:
-            return _cursor(days, month, query.last_evaluated_key)
-        later = months[months.index(month) + 1 :]
-        return _cursor(days, later[0], None) if later else None
+        return OrdersPage(found, _from_month(days, months, at + MONTHS_A_PAGE))
 
     def row(self, purchase: Purchase) -> dict[str, Any]:
         """One order as the export shows it."""

@@ -50,11 +50,11 @@ def _model_names() -> set[str]:
 
 
 def _model_attributes(tree: ast.Module, models: set[str]) -> set[str]:
-    """`self.X` that an `__init__` sets from a parameter annotated as a model class
-    (`model: type[Product]`, `links: type[DownloadLink]`)."""
+    """Parameters annotated as a model class (`model: type[Product]`, `links:
+    type[DownloadLink]`), and the `self.X` that an `__init__` sets from one."""
     found = set()
     for init in ast.walk(tree):
-        if not (isinstance(init, ast.FunctionDef) and init.name == "__init__"):
+        if not isinstance(init, ast.FunctionDef):
             continue
         typed = {
             arg.arg
@@ -63,6 +63,7 @@ def _model_attributes(tree: ast.Module, models: set[str]) -> set[str]:
             and "type[" in ast.unparse(arg.annotation)
             and any(name in ast.unparse(arg.annotation) for name in models | {"Model"})
         }
+        found.update(typed)
         for node in ast.walk(init):
             named = isinstance(node, ast.Assign) and isinstance(node.value, ast.Name)
             if named and node.value.id in typed:
